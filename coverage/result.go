@@ -1,0 +1,124 @@
+package coverage
+
+import (
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/uber/h3-go/v4"
+)
+
+// Area is a named polygon (a district, a subdistrict) with an optional
+// parent name one level up.
+type Area struct {
+	Name   string
+	Parent string
+	Geom   orb.MultiPolygon
+}
+
+// Gap is a connected set (H3 neighbours) of uncovered populated cells.
+type Gap struct {
+	ID         int     // 1 = the most populous gap
+	Population float64 // people living in the gap's cells
+	Cells      []int32 // indices into Result.Cells, ascending
+	Point      orb.Point   // representative point: the gap cell nearest the population-weighted centre
+	Outline    orb.Polygon // dissolved cell outlines, outer ring CCW, holes CW
+	MaxMinutes Minutes     // worst walking time in the gap (Unreached when some cell has none)
+}
+
+// AreaSummary is the coverage of one area, or of one parent (a level up).
+type AreaSummary struct {
+	Level             string // "area" or "parent" (the parent level aggregates its areas)
+	Name              string
+	Parent            string
+	Population        float64
+	CoveredPopulation float64
+	Cells             int
+	Stations          int
+	Gaps              int     // gaps with at least one cell in the area
+	Worst             []int32 // up to 5 worst-served populated cells, worst first
+	Geom              orb.MultiPolygon
+}
+
+// Share is the covered share of the area's population (0 when empty).
+func (a AreaSummary) Share() float64 {
+	if a.Population <= 0 {
+		return 0
+	}
+	return a.CoveredPopulation / a.Population
+}
+
+// Result is a finished analysis: every populated cell with its walking time,
+// the gaps and the area summaries.
+type Result struct {
+	Settings Settings
+	Mode     string // reach model: "crow" or "network"
+	Bound    Minutes
+
+	Stations []Station
+	Cells    []Cell   // populated demand cells, ascending H3 index
+	Access   []Access // one per cell
+	InReach  []int32  // stations within the threshold per cell; nil when the model cannot count them
+
+	InputPopulation float64 // population read, before aggregation
+	Gaps            []Gap   // ranked by population, largest first
+	Areas           []AreaSummary
+
+	Created time.Time
+}
+
+// Covered reports whether cell i is within the threshold of a station.
+func (r *Result) Covered(i int) bool {
+	m := r.Access[i].Minutes
+	return m.Reached() && m <= r.Settings.Minutes
+}
+
+// Totals sums population and coverage over all cells.
+type Totals struct {
+	Population        float64
+	CoveredPopulation float64
+	Cells             int
+	CoveredCells      int
+	UnreachedCells    int // cells with no station within the model's bound
+}
+
+// Share is the covered share of the population (0 when empty).
+func (t Totals) Share() float64 {
+	if t.Population <= 0 {
+		return 0
+	}
+	return t.CoveredPopulation / t.Population
+}
+
+// Totals computes the result's totals.
+func (r *Result) Totals() Totals {
+	var t Totals
+	for i, c := range r.Cells {
+		t.Population += c.Population
+		t.Cells++
+		if r.Covered(i) {
+			t.CoveredPopulation += c.Population
+			t.CoveredCells++
+		}
+		if !r.Access[i].Minutes.Reached() {
+			t.UnreachedCells++
+		}
+	}
+	return t
+}
+
+// CellIndex finds the index of an H3 cell in r.Cells (sorted), or -1.
+func (r *Result) CellIndex(c h3.Cell) int {
+	lo, hi := 0, len(r.Cells)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if r.Cells[m].H3 < c {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(r.Cells) && r.Cells[lo].H3 == c {
+		return lo
+	}
+	return -1
+}
