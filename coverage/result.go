@@ -17,9 +17,9 @@ type Area struct {
 
 // Gap is a connected set (H3 neighbours) of uncovered populated cells.
 type Gap struct {
-	ID         int     // 1 = the most populous gap
-	Population float64 // people living in the gap's cells
-	Cells      []int32 // indices into Result.Cells, ascending
+	ID         int         // 1 = the most populous gap
+	Population float64     // people living in the gap's cells
+	Cells      []int32     // indices into Result.Cells, ascending
 	Point      orb.Point   // representative point: the gap cell nearest the population-weighted centre
 	Outline    orb.Polygon // dissolved cell outlines, outer ring CCW, holes CW
 	MaxMinutes Minutes     // worst walking time in the gap (Unreached when some cell has none)
