@@ -25,7 +25,9 @@ type Speed float64
 func (s Speed) MetersPerMinute() float64 { return float64(s) * 1000 / 60 }
 
 // Walk is the time to walk d at speed s.
-func (s Speed) Walk(d Meters) Minutes { return Minutes(float64(d) / s.MetersPerMinute()) }
+// It is computed as d·60/(km/h·1000) so that 1,000 m at 4 km/h is exactly
+// 15 minutes: a cell on the threshold is covered, not lost to rounding.
+func (s Speed) Walk(d Meters) Minutes { return Minutes(float64(d) * 60 / (float64(s) * 1000)) }
 
 // Distance is the ground distance walked in m minutes at speed s.
-func (s Speed) Distance(m Minutes) Meters { return Meters(float64(m) * s.MetersPerMinute()) }
+func (s Speed) Distance(m Minutes) Meters { return Meters(float64(m) * float64(s) * 1000 / 60) }

@@ -1,0 +1,121 @@
+package coverage
+
+import (
+	"math"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
+	"github.com/uber/h3-go/v4"
+)
+
+// Dissolve returns the outline of a connected set of H3 cells as one polygon:
+// the outer ring counter-clockwise and holes clockwise (RFC 7946). It keeps
+// every cell edge whose neighbour across is not in the set and chains those
+// edges end to start. Three cells meet at every H3 vertex, so each vertex of
+// the outline has exactly one outgoing edge and the rings never pinch.
+// For cells that are not connected it returns the outline of the largest
+// piece only; FindGaps only passes connected sets.
+func Dissolve(cells []h3.Cell) orb.Polygon {
+	if len(cells) == 0 {
+		return nil
+	}
+	in := make(map[h3.Cell]bool, len(cells))
+	for _, c := range cells {
+		in[c] = true
+	}
+	type edge struct {
+		pts  []orb.Point
+		used bool
+	}
+	var edges []edge
+	starts := make(map[vkey][]int)
+	for _, c := range cells {
+		for _, e := range c.DirectedEdges() {
+			if in[e.Destination()] {
+				continue
+			}
+			pts := edgeLine(e)
+			if len(pts) < 2 {
+				continue
+			}
+			starts[keyOf(pts[0])] = append(starts[keyOf(pts[0])], len(edges))
+			edges = append(edges, edge{pts: pts})
+		}
+	}
+	// Coordinates of one vertex computed from two cells can differ in the
+	// last bits; vertices are matched on a 1e-9° grid (0.1 mm) including the
+	// neighbouring grid keys.
+	find := func(p orb.Point) int {
+		k := keyOf(p)
+		for dx := int64(-1); dx <= 1; dx++ {
+			for dy := int64(-1); dy <= 1; dy++ {
+				for _, i := range starts[vkey{k.x + dx, k.y + dy}] {
+					if !edges[i].used {
+						return i
+					}
+				}
+			}
+		}
+		return -1
+	}
+	var rings []orb.Ring
+	for i := range edges {
+		if edges[i].used {
+			continue
+		}
+		var ring orb.Ring
+		j := i
+		for j >= 0 && !edges[j].used {
+			edges[j].used = true
+			ring = append(ring, edges[j].pts[:len(edges[j].pts)-1]...)
+			j = find(edges[j].pts[len(edges[j].pts)-1])
+		}
+		if len(ring) < 3 {
+			continue
+		}
+		// Unwrap longitudes relative to the first vertex (antimeridian).
+		for k := 1; k < len(ring); k++ {
+			ring[k][0] = ring[0][0] + wrapLon(ring[k][0]-ring[0][0])
+		}
+		ring = append(ring, ring[0])
+		rings = append(rings, ring)
+	}
+	if len(rings) == 0 {
+		return nil
+	}
+	// Traced with the set on the left, outer rings run counter-clockwise and
+	// holes clockwise. The outer ring is the largest counter-clockwise one;
+	// the holes are the clockwise rings inside it.
+	outer := -1
+	for k, r := range rings {
+		if a := lonLatArea(r); a > 0 && (outer < 0 || a > lonLatArea(rings[outer])) {
+			outer = k
+		}
+	}
+	if outer < 0 {
+		return nil
+	}
+	poly := orb.Polygon{rings[outer]}
+	for k, h := range rings {
+		if k != outer && lonLatArea(h) < 0 && planar.RingContains(rings[outer], h[0]) {
+			poly = append(poly, h)
+		}
+	}
+	return poly
+}
+
+type vkey struct{ x, y int64 }
+
+func keyOf(p orb.Point) vkey {
+	return vkey{int64(math.Round(p[0] * 1e9)), int64(math.Round(p[1] * 1e9))}
+}
+
+// lonLatArea is the signed shoelace area in squared degrees, positive for
+// counter-clockwise rings; only its sign and relative size are used.
+func lonLatArea(r orb.Ring) float64 {
+	var s float64
+	for i := 0; i+1 < len(r); i++ {
+		s += r[i][0]*r[i+1][1] - r[i+1][0]*r[i][1]
+	}
+	return s / 2
+}
