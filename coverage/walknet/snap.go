@@ -1,0 +1,159 @@
+package walknet
+
+import (
+	"math"
+
+	"github.com/paulmach/orb"
+	"github.com/walkshed/walkshed/coverage"
+)
+
+const degToRad = math.Pi / 180
+
+// metersPerDegree is the length of one degree of a great circle.
+const metersPerDegree = float64(coverage.EarthRadius) * degToRad
+
+// snap is a point attached to the network: the nearest point on the
+// nearest segment.
+type snap struct {
+	Seg int32     // segment index, -1 when the graph has none
+	Pt  orb.Point // the nearest point on the segment
+	Leg float64   // haversine metres from the input point to Pt
+	ToA float64   // haversine metres from Pt to the segment's first node
+	ToB float64   // haversine metres from Pt to the segment's second node
+}
+
+var noSnap = snap{Seg: -1, Leg: math.Inf(1)}
+
+func unitVec(p orb.Point) [3]float64 {
+	lon, lat := p[0]*degToRad, p[1]*degToRad
+	cl := math.Cos(lat)
+	return [3]float64{cl * math.Cos(lon), cl * math.Sin(lon), math.Sin(lat)}
+}
+
+func cross(a, b [3]float64) [3]float64 {
+	return [3]float64{a[1]*b[2] - a[2]*b[1], a[2]*b[0] - a[0]*b[2], a[0]*b[1] - a[1]*b[0]}
+}
+
+func dot(a, b [3]float64) float64 { return a[0]*b[0] + a[1]*b[1] + a[2]*b[2] }
+
+// nearestOnArc returns the point of the great-circle arc a–b nearest to p.
+// Segments are great-circle arcs, as their haversine lengths say; when the
+// foot of the perpendicular from p falls outside the arc, the nearer end is
+// returned exactly (the first end on a tie).
+func nearestOnArc(p, a, b orb.Point) orb.Point {
+	if a == b {
+		return a
+	}
+	pv, av, bv := unitVec(p), unitVec(a), unitVec(b)
+	n := cross(av, bv)
+	nn := dot(n, n)
+	if nn > 0 {
+		k := dot(pv, n) / nn
+		f := [3]float64{pv[0] - k*n[0], pv[1] - k*n[1], pv[2] - k*n[2]}
+		mid := [3]float64{av[0] + bv[0], av[1] + bv[1], av[2] + bv[2]}
+		if dot(cross(av, f), n) >= 0 && dot(cross(f, bv), n) >= 0 && dot(f, mid) > 0 {
+			if dot(f, f) > 0 {
+				lat := math.Atan2(f[2], math.Hypot(f[0], f[1])) / degToRad
+				lon := math.Atan2(f[1], f[0]) / degToRad
+				return orb.Point{lon, lat}
+			}
+		}
+	}
+	if coverage.Distance(p, b) < coverage.Distance(p, a) {
+		return b
+	}
+	return a
+}
+
+// snapTo attaches p to segment s.
+func (g *Graph) snapTo(p orb.Point, s int32) snap {
+	a := orb.Point{g.lon[g.segA[s]], g.lat[g.segA[s]]}
+	b := orb.Point{g.lon[g.segB[s]], g.lat[g.segB[s]]}
+	q := nearestOnArc(p, a, b)
+	return snap{
+		Seg: s,
+		Pt:  q,
+		Leg: float64(coverage.Distance(p, q)),
+		ToA: float64(coverage.Distance(q, a)),
+		ToB: float64(coverage.Distance(q, b)),
+	}
+}
+
+// segLeg is the leg from p to segment s.
+func (g *Graph) segLeg(p orb.Point, s int32) float64 {
+	a := orb.Point{g.lon[g.segA[s]], g.lat[g.segA[s]]}
+	b := orb.Point{g.lon[g.segB[s]], g.lat[g.segB[s]]}
+	return float64(coverage.Distance(p, nearestOnArc(p, a, b)))
+}
+
+// buildTree indexes every segment's lon/lat box.
+func (g *Graph) buildTree() {
+	g.treeOnce.Do(func() {
+		for s := range g.segA {
+			a, b := g.segA[s], g.segB[s]
+			min := [2]float64{math.Min(g.lon[a], g.lon[b]), math.Min(g.lat[a], g.lat[b])}
+			max := [2]float64{math.Max(g.lon[a], g.lon[b]), math.Max(g.lat[a], g.lat[b])}
+			g.tree.Insert(min, max, int32(s))
+		}
+	})
+}
+
+// boxLowerBound is a lower bound in metres on the great-circle distance
+// from p to any point of the lon/lat box, valid up to a few thousand
+// kilometres: with c the smallest cosine of latitude between p and the box,
+// haversine ≥ R·sqrt(Δφ² + c²Δλ²)·(1 − Δ²/24), and 0.99 covers the last
+// factor. Segments do not cross the antimeridian in city extracts.
+func boxLowerBound(p orb.Point, min, max [2]float64) float64 {
+	var dlat, dlon float64
+	switch {
+	case p[1] < min[1]:
+		dlat = min[1] - p[1]
+	case p[1] > max[1]:
+		dlat = p[1] - max[1]
+	}
+	switch {
+	case p[0] < min[0]:
+		dlon = min[0] - p[0]
+	case p[0] > max[0]:
+		dlon = p[0] - max[0]
+	}
+	if dlon == 0 {
+		return 0.99 * dlat * metersPerDegree
+	}
+	lo, hi := math.Min(p[1], min[1]), math.Max(p[1], max[1])
+	c := math.Min(math.Cos(lo*degToRad), math.Cos(hi*degToRad))
+	if c < 0 {
+		c = 0
+	}
+	return 0.99 * math.Hypot(dlat, dlon*c) * metersPerDegree
+}
+
+// nearest attaches p to the nearest point of the nearest segment. Among
+// segments at exactly the same distance the lowest index wins, so snapping
+// is deterministic. Points farther than limit metres return noSnap (and
+// stop the search early).
+func (g *Graph) nearest(p orb.Point, limit float64) snap {
+	g.buildTree()
+	best, bestLeg := int32(-1), math.Inf(1)
+	g.tree.Nearby(
+		func(min, max [2]float64, s int32, item bool) float64 {
+			if item {
+				return g.segLeg(p, s)
+			}
+			return boxLowerBound(p, min, max)
+		},
+		func(_, _ [2]float64, s int32, d float64) bool {
+			if d > bestLeg || d > limit {
+				return false
+			}
+			if d < bestLeg || s < best {
+				best, bestLeg = s, d
+			}
+			return true
+		},
+	)
+	if best < 0 {
+		return noSnap
+	}
+	return g.snapTo(p, best)
+}
