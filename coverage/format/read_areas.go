@@ -1,0 +1,62 @@
+package format
+
+import (
+	"strings"
+
+	"github.com/walkshed/walkshed/coverage"
+)
+
+// AreaOptions name the GeoJSON properties holding an area's name and its
+// parent's name; "" means detect: the name under name, subdistrict or
+// district, the parent under parent or district (never the name's own
+// property), matched case-insensitively.
+type AreaOptions struct {
+	NameCol, ParentCol string
+}
+
+// ReadAreas reads areas from GeoJSON Polygon and MultiPolygon features,
+// in file order. Every area needs a non-empty name; the parent is optional.
+// Rings must be closed and have at least 4 positions: an unclosed ring is an
+// error rather than closed silently, since it usually means a broken export.
+func ReadAreas(path string, opt AreaOptions) ([]coverage.Area, error) {
+	data, isJSON, err := loadInput(path)
+	if err != nil {
+		return nil, err
+	}
+	if !isJSON {
+		return nil, fileErr(path, "areas must be GeoJSON (a FeatureCollection of Polygons or MultiPolygons); this file does not start with '{'")
+	}
+	fs, err := readGeoJSON(path, data)
+	if err != nil {
+		return nil, err
+	}
+	nameKey, err := gjProps(path, fs, "name", opt.NameCol, areaNames, "")
+	if err != nil {
+		return nil, err
+	}
+	if nameKey == "" {
+		return nil, missingProp(path, fs, "name", areaNames)
+	}
+	parentKey, err := gjProps(path, fs, "parent", opt.ParentCol, parentNames, nameKey)
+	if err != nil {
+		return nil, err
+	}
+	g := geomChecker{sw: swapSignalOf(fs)}
+	out := make([]coverage.Area, 0, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		name := strings.TrimSpace(f.prop(nameKey))
+		if name == "" {
+			return nil, featureErr(path, f.num, "empty or missing name (property %q)", nameKey)
+		}
+		if f.geomType == "" {
+			return nil, featureErr(path, f.num, "geometry is null, want a Polygon or MultiPolygon")
+		}
+		mp, err := f.decodeAreal(g)
+		if err != nil {
+			return nil, featureErr(path, f.num, "%w", err)
+		}
+		out = append(out, coverage.Area{Name: name, Parent: strings.TrimSpace(f.prop(parentKey)), Geom: mp})
+	}
+	return out, nil
+}
