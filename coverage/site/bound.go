@@ -1,0 +1,236 @@
+package site
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"math"
+	"slices"
+)
+
+// The upper bound is the Lagrangian relaxation of the maximal covering
+// location problem
+//
+//	max Σ_i w_i y_i   s.t.  y_i ≤ Σ_{j: i∈S_j} x_j,  Σ_j x_j ≤ K,  x ∈ {0,1}, y ∈ [0,1].
+//
+// Moving each coverage constraint into the objective with a multiplier
+// u_i ≥ 0 gives, for every such u,
+//
+//	L_K(u) = max Σ_i (w_i − u_i) y_i + Σ_j x_j c_j(u),  c_j(u) = Σ_{i∈S_j} u_i,
+//	       = Σ_i max(0, w_i − u_i) + (sum of the K largest c_j(u)),
+//
+// and L_K(u) ≥ every feasible objective, because the relaxed terms
+// u_i (Σ x_j − y_i) are non-negative on feasible points. Keeping u_i in
+// [0, w_i] loses nothing (a larger u_i only raises c_j), so the first term
+// is Σ_i (w_i − u_i). The inner problem has the integrality property, so
+// min_u L_K(u) equals the LP relaxation's value; we approach it by projected
+// subgradient steps (Polyak step towards the best known objective, the step
+// factor halved when the bound stalls). Whatever u we stop at, L_K(u) is a
+// valid bound, which is what makes the reported bound certified; the same u
+// also bounds every k < K with the k largest c_j(u).
+//
+// c_j(u) ≤ W_j, the whole weight of S_j, so scanning sites by W_j, largest
+// first, the scan can stop as soon as W_j cannot enter the K largest: an
+// evaluation touches few sites even when there are hundreds of thousands.
+
+// lagrangian holds the data of the bound computation.
+type lagrangian struct {
+	p      *Problem
+	static []float64
+	order  []int32
+	demand []int32 // demand reached by some site (the only ones with u)
+	u      []float64
+	g      []float64
+	cnt    []int32
+	top    topHeap
+}
+
+func newLagrangian(p *Problem, static []float64, order []int32) *lagrangian {
+	l := &lagrangian{p: p, static: static, order: order,
+		u:   make([]float64, len(p.Weight)),
+		g:   make([]float64, len(p.Weight)),
+		cnt: make([]int32, len(p.Weight)),
+	}
+	seen := make([]bool, len(p.Weight))
+	for _, i := range p.Demand {
+		seen[i] = true
+	}
+	for i, s := range seen {
+		if s {
+			l.demand = append(l.demand, int32(i))
+		}
+	}
+	return l
+}
+
+type topItem struct {
+	c float64
+	j int32
+}
+
+// topHeap is a min-heap of the K largest c_j (ties: lower index kept).
+type topHeap []topItem
+
+func (h topHeap) Len() int { return len(h) }
+func (h topHeap) Less(a, b int) bool {
+	return h[a].c < h[b].c || (h[a].c == h[b].c && h[a].j > h[b].j)
+}
+func (h topHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *topHeap) Push(x any)   { *h = append(*h, x.(topItem)) }
+func (h *topHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// eval returns L_k(u) and leaves the k largest c_j(u) in l.top.
+func (l *lagrangian) eval(u []float64, k int) float64 {
+	base, sum := l.eval2(u, k)
+	return base + sum
+}
+
+// eval2 returns Σ_i (w_i − u_i) and the sum of the k largest c_j(u).
+func (l *lagrangian) eval2(u []float64, k int) (float64, float64) {
+	base := 0.0
+	for _, i := range l.demand {
+		base += l.p.Weight[i] - u[i]
+	}
+	l.top = l.top[:0]
+	for _, jj := range l.order {
+		j := int(jj)
+		if len(l.top) == k && l.static[j] <= l.top[0].c {
+			break
+		}
+		c := 0.0
+		for _, i := range l.p.Set(j) {
+			c += u[i]
+		}
+		it := topItem{c, jj}
+		if len(l.top) < k {
+			heap.Push(&l.top, it)
+		} else if it.c > l.top[0].c || (it.c == l.top[0].c && it.j < l.top[0].j) {
+			l.top[0] = it
+			heap.Fix(&l.top, 0)
+		}
+	}
+	sum := 0.0
+	for _, it := range l.sorted() {
+		sum += it.c
+	}
+	return base, sum
+}
+
+// sorted returns the kept c_j, largest first (ties: lower index).
+func (l *lagrangian) sorted() []topItem {
+	s := slices.Clone(l.top)
+	slices.SortFunc(s, func(a, b topItem) int {
+		if c := cmp.Compare(b.c, a.c); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.j, b.j)
+	})
+	return s
+}
+
+// boundResult is a certified bound and the multipliers that give it.
+type boundResult struct {
+	value      float64   // L_K(u), with a margin for rounding
+	prefix     []float64 // prefix[k-1] bounds plans of k ≤ K sites
+	iterations int
+}
+
+// solve minimises L_k by projected subgradient, starting from u = w (the
+// bound "sum of the k heaviest sets"), with Polyak steps towards target (the
+// best objective known, or the value to be proved out of reach).
+func (l *lagrangian) solve(ctx context.Context, k int, target float64, iterations int) boundResult {
+	if k > len(l.p.Sites) {
+		k = len(l.p.Sites)
+	}
+	w := l.p.Weight
+	u := l.u
+	for _, i := range l.demand {
+		u[i] = w[i]
+	}
+	best := math.Inf(1)
+	bestU := make([]float64, len(u))
+	theta, stall, it := 2.0, 0, 0
+	// Margin for rounding in the sums (relative 1e-12 of all weight, far
+	// above the accumulated error of float64 sums of this length).
+	margin := 1e-12*l.p.Total + 1e-9
+	for it = 0; it < iterations; it++ {
+		if ctx.Err() != nil {
+			break
+		}
+		L := l.eval(u, k)
+		if L < best {
+			if L < best-1e-6*math.Abs(best-target) || math.IsInf(best, 1) {
+				stall = 0
+			} else {
+				stall++
+			}
+			best = L
+			copy(bestU, u)
+		} else {
+			stall++
+		}
+		if best-target <= 1e-7*math.Max(best, 1) {
+			break
+		}
+		if stall >= 12 {
+			theta /= 2
+			stall = 0
+			if theta < 1e-5 {
+				break
+			}
+		}
+		// Subgradient of L at u: g_i = (chosen sets covering i) − y_i, with
+		// y_i = 1 when u_i < w_i; components pushing out of [0, w_i] are
+		// dropped (projected subgradient).
+		for _, t := range l.top {
+			for _, i := range l.p.Set(int(t.j)) {
+				l.cnt[i]++
+			}
+		}
+		norm := 0.0
+		for _, i := range l.demand {
+			c := float64(l.cnt[i])
+			l.cnt[i] = 0
+			var g float64
+			switch {
+			case u[i] >= w[i]:
+				g = math.Max(c-1, 0)
+			case u[i] <= 0:
+				g = math.Min(c-1, 0)
+			default:
+				g = c - 1
+			}
+			l.g[i] = g
+			norm += g * g
+		}
+		if norm == 0 {
+			break // u is optimal: L(u) is the LP value
+		}
+		step := theta * (L - target) / norm
+		if step <= 0 {
+			step = theta * 1e-3 * L / norm
+		}
+		for _, i := range l.demand {
+			if g := l.g[i]; g != 0 {
+				u[i] = math.Min(math.Max(u[i]-step*g, 0), w[i])
+			}
+		}
+	}
+	// Re-evaluate at the best u to get the prefix bounds for every k ≤ K.
+	base, sum := l.eval2(bestU, k)
+	L := base + sum
+	s := l.sorted()
+	prefix := make([]float64, len(s))
+	acc := base
+	for i, t := range s {
+		acc += t.c
+		prefix[i] = math.Min(acc+margin, l.p.Reachable+margin)
+	}
+	v := math.Min(L, l.p.Reachable) + margin
+	return boundResult{value: v, prefix: prefix, iterations: it}
+}

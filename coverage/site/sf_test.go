@@ -1,0 +1,104 @@
+package site
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// sharedData returns ../shared/data beside the module root, or skips.
+func sharedData(t testing.TB, sub string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			t.Skip("no go.mod above the test directory")
+		}
+		dir = up
+	}
+	p := filepath.Join(dir, "..", "shared", "data", sub)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("test data %s absent (../shared/data beside the module root): skipping", p)
+	}
+	return p
+}
+
+func sfTable(t testing.TB) string {
+	return filepath.Join(sharedData(t, "sf_spopt"), "SF_network_distance_candidateStore_16_censusTract_205_new.csv")
+}
+
+// spopt's published MCLP optimum: p = 4, S = 5000 m covers 875,247 people,
+// 184 of 205 tracts, with Store_2, 11, 12, 15 (unique).
+func TestSanFranciscoAdd4(t *testing.T) {
+	p, st, err := ReadCostTable(sfTable(t), DefaultCostColumns, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Pairs != 3280 || st.Demands != 205 || st.Sites != 16 {
+		t.Fatalf("stats %+v, want 3280 pairs, 205 demands, 16 sites", st)
+	}
+	if p.Total != 955113 {
+		t.Fatalf("total %v, want 955,113", p.Total)
+	}
+	plan, err := p.SolveK(context.Background(), 4, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Objective != 875247 {
+		t.Fatalf("objective %v, want 875,247", plan.Objective)
+	}
+	var ids []string
+	for _, s := range plan.Sites {
+		ids = append(ids, s.ID)
+	}
+	slices.Sort(ids)
+	if want := []string{"Store_11", "Store_12", "Store_15", "Store_2"}; !slices.Equal(ids, want) {
+		t.Fatalf("sites %v, want %v", ids, want)
+	}
+	// Tracts covered.
+	s := newState(p)
+	for _, ps := range plan.Sites {
+		s.add(ps.Site)
+	}
+	n := 0
+	for _, c := range s.cnt {
+		if c > 0 {
+			n++
+		}
+	}
+	if n != 184 {
+		t.Fatalf("%d tracts covered, want 184", n)
+	}
+	if !(plan.UpperBound >= plan.Objective) || plan.Gap < 0 {
+		t.Fatalf("bound %v below objective %v", plan.UpperBound, plan.Objective)
+	}
+	t.Logf("objective %.0f bound %.1f gap %.4f%% swaps %d iterations %d", plan.Objective, plan.UpperBound, 100*plan.Gap, plan.Swaps, plan.Iterations)
+}
+
+// spopt's published LSCP optimum: 8 sites cover all 205 tracts.
+func TestSanFranciscoTarget1(t *testing.T) {
+	p, _, err := ReadCostTable(sfTable(t), DefaultCostColumns, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := p.SolveTarget(context.Background(), 1.0, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.Reached || len(plan.Sites) != 8 || plan.Covered != p.Total {
+		t.Fatalf("reached %v with %d sites covering %v of %v; want 8 sites covering all", plan.Reached, len(plan.Sites), plan.Covered, p.Total)
+	}
+	if plan.MinSites < 1 || plan.MinSites > 8 {
+		t.Fatalf("lower bound %d sites not in 1..8", plan.MinSites)
+	}
+	t.Logf("sites %d, lower bound %d, status %v", len(plan.Sites), plan.MinSites, plan.Status)
+}
