@@ -227,7 +227,7 @@ type geomChecker struct{ sw swapSignal }
 
 func (g geomChecker) point(p []coord) (orb.Point, error) {
 	if len(p) < 2 {
-		return orb.Point{}, fmt.Errorf("position %v has %d numbers, needs longitude and latitude", floats(p), len(p))
+		return orb.Point{}, fmt.Errorf("position %v needs longitude and latitude, it has %d number(s)", floats(p), len(p))
 	}
 	lon, lat := float64(p[0]), float64(p[1])
 	if msg := g.sw.check(lon, lat); msg != "" {
