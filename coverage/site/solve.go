@@ -144,14 +144,19 @@ func (p *Problem) SolveTarget(ctx context.Context, share float64, opt Options) (
 	static, order := staticOrder(p)
 	need := share*p.Total - p.Base
 	var status []string
+	beyond := false
 	if best := p.Base + p.Reachable; best < share*p.Total-tol {
 		status = append(status, fmt.Sprintf("target share %g is beyond what all candidates reach: at most %.6f; the plan covers all they reach", share, best/math.Max(p.Total, 1e-300)))
 		need = p.Reachable
+		beyond = true
 	}
 	if need <= tol {
 		plan := p.newPlan("target", newState(p))
-		plan.Target, plan.Reached = share, true
-		plan.Status = append(status, "the existing stations already meet the target")
+		plan.Target, plan.Reached = share, !beyond
+		if !beyond {
+			status = append(status, "the existing stations already meet the target")
+		}
+		plan.Status = status
 		plan.UpperBound, plan.Gap = 0, 0
 		return plan, nil
 	}
@@ -193,7 +198,7 @@ func (p *Problem) SolveTarget(ctx context.Context, share float64, opt Options) (
 	plan.Target = share
 	plan.Swaps = swaps
 	plan.Status = append(status, plan.Status...)
-	plan.Reached = plan.Objective >= need-tol
+	plan.Reached = !beyond && plan.Objective >= need-tol
 	opt.stage("bound")
 	p.attachBound(ctx, plan, len(plan.Sites), plan.Objective, opt)
 	plan.MinSites = p.minSites(ctx, len(plan.Sites), need, tol, static, order, opt)

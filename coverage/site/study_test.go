@@ -1,0 +1,190 @@
+package site
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/synth"
+)
+
+// gb50180 is the 15-minute walk at 4 km/h: 1,000 m.
+var gb50180 = coverage.DefaultSettings
+
+// studyProblem marks the cells existing stations cover (straight line), then
+// builds the problem over the default candidates.
+func studyProblem(tb testing.TB, cells []coverage.Cell, stations []orb.Point) (*Problem, time.Duration) {
+	tb.Helper()
+	ctx := context.Background()
+	reach := coverage.NewCrow(cells, gb50180.SpeedKmh)
+	acc := make([]coverage.Access, len(cells))
+	for i := range acc {
+		acc[i] = coverage.NoAccess
+	}
+	if err := reach.Nearest(ctx, stations, nil, acc); err != nil {
+		tb.Fatal(err)
+	}
+	covered := make([]bool, len(cells))
+	for i, a := range acc {
+		covered[i] = a.Minutes.Reached() && a.Minutes <= gb50180.Minutes
+	}
+	start := time.Now()
+	cands, err := DefaultCandidates(cells)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := Build(ctx, reach, cells, covered, cands, gb50180.Minutes, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p, time.Since(start)
+}
+
+// portoAlegre reads the res-9 grid, spreads each row's population evenly
+// over its 7 res-10 children, and takes the centres of rows with
+// healthcare > 0 as stations.
+func portoAlegre(tb testing.TB, res int) ([]coverage.Cell, []orb.Point) {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(sharedData(tb, "porto_alegre"), "poa_hexgrid.csv"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	var cells []coverage.Cell
+	var stations []orb.Point
+	for _, r := range recs[1:] {
+		c, err := coverage.ParseCell(r[col["id"]])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		pop, _ := strconv.ParseFloat(r[col["population"]], 64)
+		hc, _ := strconv.ParseFloat(r[col["healthcare"]], 64)
+		if hc > 0 {
+			stations = append(stations, coverage.CellCenter(c))
+		}
+		if pop <= 0 {
+			continue
+		}
+		kids := c.Children(res)
+		for _, k := range kids {
+			cells = append(cells, coverage.Cell{H3: k, Pos: coverage.CellCenter(k), Population: pop / float64(len(kids))})
+		}
+	}
+	slices.SortFunc(cells, func(a, b coverage.Cell) int {
+		if a.H3 < b.H3 {
+			return -1
+		}
+		if a.H3 > b.H3 {
+			return 1
+		}
+		return 0
+	})
+	return cells, stations
+}
+
+func stationPoints(st []coverage.Station) []orb.Point {
+	out := make([]orb.Point, len(st))
+	for i, s := range st {
+		out[i] = s.Pos
+	}
+	return out
+}
+
+// TestPortoAlegreAdd20 checks on real data that the plan's figures agree
+// with a re-count through the reach model with the sites added as stations.
+func TestPortoAlegreAdd20(t *testing.T) {
+	cells, stations := portoAlegre(t, 9)
+	p, _ := studyProblem(t, cells, stations)
+	plan, err := p.SolveK(context.Background(), 20, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Porto Alegre's grid is small: fewer than 20 sites may cover all that
+	// candidates reach, and the plan must then say so.
+	if n := len(plan.Sites); n > 20 || n < 20 && (len(plan.Status) == 0 || plan.Objective < p.Reachable-1e-6) {
+		t.Fatalf("%d sites covering %v of the %v reachable, status %q", n, plan.Objective, p.Reachable, plan.Status)
+	}
+	all := slices.Clone(stations)
+	for _, s := range plan.Sites {
+		all = append(all, s.Pos)
+	}
+	reach := coverage.NewCrow(cells, gb50180.SpeedKmh)
+	acc := make([]coverage.Access, len(cells))
+	for i := range acc {
+		acc[i] = coverage.NoAccess
+	}
+	if err := reach.Nearest(context.Background(), all, nil, acc); err != nil {
+		t.Fatal(err)
+	}
+	after := 0.0
+	for i, a := range acc {
+		if a.Minutes <= gb50180.Minutes {
+			after += cells[i].Population
+		}
+	}
+	if d := after - plan.Covered; d > 1e-6*after || d < -1e-6*after {
+		t.Fatalf("plan covers %v, re-count with the sites as stations gives %v", plan.Covered, after)
+	}
+	if plan.Gap < 0 || plan.Gap > 0.05 {
+		t.Fatalf("gap %v", plan.Gap)
+	}
+	t.Logf("Porto Alegre res 9, K=20: %d candidates, covered %.0f → %.0f of %.0f, objective %.1f, bound %.1f, gap %.3f%%",
+		plan.Candidates, plan.Base, plan.Covered, plan.Total, plan.Objective, plan.UpperBound, 100*plan.Gap)
+}
+
+func BenchmarkPortoAlegreRes10K50(b *testing.B) {
+	cells, stations := portoAlegre(b, 10)
+	b.ReportAllocs()
+	var plan *Plan
+	for b.Loop() {
+		p, _ := studyProblem(b, cells, stations)
+		var err error
+		plan, err = p.SolveK(context.Background(), 50, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(plan.Objective, "objective")
+	b.ReportMetric(plan.UpperBound, "bound")
+	b.ReportMetric(100*plan.Gap, "gap%")
+}
+
+func BenchmarkShanghaiK500(b *testing.B) {
+	study, err := synth.Generate(synth.Shanghai)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stations := stationPoints(study.Stations)
+	b.ReportAllocs()
+	var plan *Plan
+	for b.Loop() {
+		p, build := studyProblem(b, study.Cells, stations)
+		t0 := time.Now()
+		plan, err = p.SolveK(context.Background(), 500, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("cells %d, useful candidates %d of %d, nnz %d; build %v, solve %v; covered %.0f → %.0f of %.0f; objective %.0f bound %.0f gap %.3f%% swaps %d iterations %d",
+			len(study.Cells), p.NumSites(), p.Considered, len(p.Demand), build, time.Since(t0), plan.Base, plan.Covered, plan.Total,
+			plan.Objective, plan.UpperBound, 100*plan.Gap, plan.Swaps, plan.Iterations)
+	}
+	b.ReportMetric(plan.Objective, "objective")
+	b.ReportMetric(plan.UpperBound, "bound")
+	b.ReportMetric(100*plan.Gap, "gap%")
+}
