@@ -45,7 +45,12 @@ func nearestOnArc(p, a, b orb.Point) orb.Point {
 		return a
 	}
 	pv, av, bv := unitVec(p), unitVec(a), unitVec(b)
-	n := cross(av, bv)
+	// (b+a)×(b−a) = 2 a×b, but with the rounding error of the difference
+	// turning the plane about the segment's own midpoint rather than about
+	// an axis anywhere on the globe: a×b of two nearly equal vectors is off
+	// by tens of micrometres, this by nanometres.
+	n := cross([3]float64{bv[0] + av[0], bv[1] + av[1], bv[2] + av[2]},
+		[3]float64{bv[0] - av[0], bv[1] - av[1], bv[2] - av[2]})
 	nn := dot(n, n)
 	if nn > 0 {
 		k := dot(pv, n) / nn
