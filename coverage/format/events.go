@@ -1,0 +1,128 @@
+package format
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/walkshed/walkshed/coverage"
+)
+
+// dateLayouts are the accepted event dates.
+var dateLayouts = []string{"2006-01-02", time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006/01/02"}
+
+// ReadEvents reads station events from a CSV file with the columns
+// date,action,id,lon,lat and optional name,tier. action is open or close; a
+// close needs only the id. Events are returned in date order (stable, so
+// events of one date keep the file's order); sorted reports whether the file
+// was out of order.
+func ReadEvents(path string) (events []coverage.Event, sorted bool, err error) {
+	data, isJSON, err := loadInput(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if isJSON {
+		return nil, false, fileErr(path, "events must be a CSV file with columns date,action,id,lon,lat")
+	}
+	t, err := readCSVTable(path, data)
+	if err != nil {
+		return nil, false, err
+	}
+	dateCol, err := t.column("date", "", []string{"date"}, true)
+	if err != nil {
+		return nil, false, err
+	}
+	actCol, err := t.column("action", "", []string{"action"}, true)
+	if err != nil {
+		return nil, false, err
+	}
+	idCol, err := t.column("id", "", idNames, true)
+	if err != nil {
+		return nil, false, err
+	}
+	lonCol, err := t.column("longitude", "", lonNames, false)
+	if err != nil {
+		return nil, false, err
+	}
+	latCol, err := t.column("latitude", "", latNames, false)
+	if err != nil {
+		return nil, false, err
+	}
+	if (lonCol < 0) != (latCol < 0) {
+		return nil, false, lineErr(path, t.headerLine, "a longitude column needs a latitude column and the other way round")
+	}
+	nameCol, _ := t.column("name", "", nameNames, false)
+	tierCol, _ := t.column("tier", "", tierNames, false)
+	if len(t.rows) == 0 {
+		return nil, false, fileErr(path, "no events after the header")
+	}
+	sw := newSwapSignal()
+	if lonCol >= 0 {
+		sw = t.swapSignal(lonCol, latCol)
+	}
+	for i, row := range t.rows {
+		line := t.lines[i]
+		var ev coverage.Event
+		ev.Source = path + ":" + itoa(line)
+		ds := strings.TrimSpace(row[dateCol])
+		ok := false
+		for _, l := range dateLayouts {
+			if d, err := time.Parse(l, ds); err == nil {
+				ev.Date, ok = d, true
+				break
+			}
+		}
+		if !ok {
+			return nil, false, lineErr(path, line, "date %q is not a date (want YYYY-MM-DD)", ds)
+		}
+		switch a := strings.ToLower(strings.TrimSpace(row[actCol])); a {
+		case "open", "opened":
+			ev.Action = coverage.Open
+		case "close", "closed":
+			ev.Action = coverage.Close
+		default:
+			return nil, false, lineErr(path, line, "unknown action %q (want open or close)", row[actCol])
+		}
+		ev.Station.ID = strings.TrimSpace(row[idCol])
+		if ev.Station.ID == "" {
+			return nil, false, lineErr(path, line, "empty station id")
+		}
+		if nameCol >= 0 {
+			ev.Station.Name = strings.TrimSpace(row[nameCol])
+		}
+		if tierCol >= 0 {
+			ev.Station.Tier = strings.TrimSpace(row[tierCol])
+		}
+		hasPos := lonCol >= 0 && (strings.TrimSpace(row[lonCol]) != "" || strings.TrimSpace(row[latCol]) != "")
+		if hasPos {
+			lon, lat, err := t.lonLat(i, lonCol, latCol, sw)
+			if err != nil {
+				return nil, false, err
+			}
+			ev.Station.Pos = orb.Point{lon, lat}
+		} else if ev.Action == coverage.Open {
+			return nil, false, lineErr(path, line, "opening station %q needs lon and lat", ev.Station.ID)
+		}
+		events = append(events, ev)
+	}
+	sorted = !slices.IsSortedFunc(events, func(a, b coverage.Event) int { return a.Date.Compare(b.Date) })
+	if sorted {
+		slices.SortStableFunc(events, func(a, b coverage.Event) int { return a.Date.Compare(b.Date) })
+	}
+	return events, sorted, nil
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
