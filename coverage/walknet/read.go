@@ -89,6 +89,13 @@ func (p *progressReader) Read(b []byte) (int, error) {
 // the same stream as r positioned at its start, and lets PBF be read twice
 // without holding the file in memory.
 func readOSM(ctx context.Context, r io.Reader, rs io.ReadSeeker, size int64, name string, opt Options) (*osmData, error) {
+	var start int64
+	if rs != nil {
+		var err error
+		if start, err = rs.Seek(0, io.SeekCurrent); err != nil {
+			rs = nil // not really seekable: hold PBF in memory
+		}
+	}
 	br := bufio.NewReaderSize(r, 1<<16)
 	head, err := br.Peek(64)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -104,10 +111,9 @@ func readOSM(ctx context.Context, r io.Reader, rs io.ReadSeeker, size int64, nam
 			if err != nil {
 				return nil, fmt.Errorf("walknet: %s: %w", name, err)
 			}
-			rs = bytes.NewReader(b)
-			size = int64(len(b))
+			rs, start, size = bytes.NewReader(b), 0, int64(len(b))
 		}
-		return readPBF(ctx, rs, size, name, opt)
+		return readPBF(ctx, rs, start, size, name, opt)
 	case formatGzip:
 		zr, err := gzip.NewReader(br)
 		if err != nil {
@@ -125,11 +131,10 @@ func readOSM(ctx context.Context, r io.Reader, rs io.ReadSeeker, size int64, nam
 // tags filtered inside the parallel decoders), then the coordinates of only
 // the nodes those ways use (looked up inside the decoders, which emit
 // nothing).
-func readPBF(ctx context.Context, rs io.ReadSeeker, size int64, name string, opt Options) (*osmData, error) {
+func readPBF(ctx context.Context, rs io.ReadSeeker, start, size int64, name string, opt Options) (*osmData, error) {
 	procs := runtime.GOMAXPROCS(0)
 	d := &osmData{wayOff: []int{0}}
-	start, err := rs.Seek(0, io.SeekCurrent)
-	if err != nil {
+	if _, err := rs.Seek(start, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("walknet: %s: %w", name, err)
 	}
 
@@ -152,7 +157,7 @@ func readPBF(ctx context.Context, rs io.ReadSeeker, size int64, name string, opt
 		}
 		d.wayOff = append(d.wayOff, len(d.wayNodes))
 	}
-	err = sc.Err()
+	err := sc.Err()
 	sc.Close()
 	if err != nil {
 		return nil, pbfError(ctx, name, err)
