@@ -99,6 +99,7 @@ func populationCSV(path string, data []byte, opt PopulationOptions) (coverage.Po
 		if n < 0 {
 			return pop, lineErr(path, line, "negative population %v", n)
 		}
+		n += 0 // -0 reads as 0
 		if h3Col < 0 {
 			lon, lat, err := t.lonLat(i, lonCol, latCol, sw)
 			if err != nil {
@@ -192,6 +193,7 @@ func populationGeoJSON(path string, data []byte, opt PopulationOptions) (coverag
 		if n < 0 {
 			return pop, featureErr(path, f.num, "negative population %v", n)
 		}
+		n += 0 // -0 reads as 0
 		switch f.geomType {
 		case "Point":
 			p, err := f.decodePoint(g)

@@ -31,7 +31,8 @@ type PointOptions struct {
 // stations by data row ("1" for the first row after the header, counting
 // rows a Where filter skips, so ids do not depend on the filter). GeoJSON
 // takes the feature's "id" member, else its id property, else the feature's
-// number ("1" for the first feature). Empty ids and duplicate ids are errors.
+// number ("1" for the first feature). Empty ids, and duplicate ids among
+// the stations kept, are errors.
 // A file with no station left after filtering is an error.
 func ReadStations(path string, opt PointOptions) ([]coverage.Station, error) {
 	data, isJSON, err := loadInput(path)

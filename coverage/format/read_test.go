@@ -1,6 +1,7 @@
 package format
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -197,6 +198,16 @@ func TestReadPopulationCSV(t *testing.T) {
 	}
 }
 
+func TestReadNegativeZeroPopulation(t *testing.T) {
+	pop, err := ReadPopulation(writeInput(t, "pop.csv", "lon,lat,pop\n1,1,-0\n"), PopulationOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := pop.Points[0].Population; n != 0 || math.Signbit(n) {
+		t.Errorf("population %v, want +0", n)
+	}
+}
+
 func TestReadPopulationGeoJSON(t *testing.T) {
 	fc := `{"type":"FeatureCollection","features":[
  {"type":"Feature","properties":{"POP":12},"geometry":{"type":"Point","coordinates":[10,20]}},
@@ -351,6 +362,8 @@ var badCases = []badCase{
 	{name: "empty latitude", reader: "stations", content: "id,lon,lat\na,1, \n", where: ":2:", want: []string{`empty latitude (column "lat")`}},
 	{name: "latitude beyond 90, not a swap", reader: "stations", content: "id,lon,lat\na,-51.2,-30.0\nb,-51.2,-30.1\nc,-51.2,-95\n", where: ":4:",
 		want: []string{"latitude -95 outside ±90"}, not: "swapped"},
+	{name: "latitude beyond 90 in a file that cannot be swapped", reader: "stations", content: "id,lon,lat\na,121.4,31.2\nb,31.2,121.4\n", where: ":3:",
+		want: []string{"latitude 121.4 outside ±90"}, not: "swapped"},
 	{name: "longitude beyond 180", reader: "stations", content: "id,lon,lat\na,181,0\n", where: ":2:", want: []string{"longitude 181 outside ±180"}},
 	{name: "whole file swapped", reader: "stations", content: "id,lon,lat\na,31.23,121.48\nb,31.22,121.47\n", where: ":2:",
 		want: []string{"latitude 121.48 outside ±90", "latitude and longitude look swapped"}},
@@ -441,7 +454,7 @@ var badCases = []badCase{
 		want: []string{"ring 1 is not closed"}},
 	{name: "bad hole in second polygon", reader: "areas", file: "a.geojson",
 		content: pointFC(`{"type":"Feature","properties":{"name":"A"},"geometry":{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[0,0],[1,0],[1,1],[0,0]],[[0,0],[0,0]]]]}}`),
-		where: ": feature 1:", want: []string{"polygon 2: ring 2 has 2 positions"}},
+		where:   ": feature 1:", want: []string{"polygon 2: ring 2 has 2 positions"}},
 	{name: "polygon nested like a point", reader: "population", file: "p.geojson",
 		content: pointFC(polyFeature(`{"pop":1}`, `[0,0]`)), where: ": feature 1:", want: []string{"Polygon coordinates", "nesting is wrong"}},
 	{name: "polygon without rings", reader: "areas", file: "a.geojson",
