@@ -38,10 +38,16 @@ func ReadPopulation(path string, opt PopulationOptions) (coverage.Population, er
 	if err != nil {
 		return coverage.Population{}, err
 	}
+	var pop coverage.Population
 	if isJSON {
-		return populationGeoJSON(path, data, opt)
+		pop, err = populationGeoJSON(path, data, opt)
+	} else {
+		pop, err = populationCSV(path, data, opt)
 	}
-	return populationCSV(path, data, opt)
+	if err != nil {
+		return coverage.Population{}, err // nothing half-read
+	}
+	return pop, nil
 }
 
 func populationCSV(path string, data []byte, opt PopulationOptions) (coverage.Population, error) {
