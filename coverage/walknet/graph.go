@@ -64,7 +64,7 @@ type GraphStats struct {
 	Components        int             // connected components before dropping
 	ComponentsDropped int             // components with fewer than MinComponent nodes
 	NodesDropped      int             // nodes in dropped components
-	MissingNodes      int             // way node references without coordinates in the file
+	MissingNodes      int             // way node references without (valid) coordinates in the file
 	Length            coverage.Meters // total length of kept edges
 }
 
@@ -134,7 +134,7 @@ func build(ctx context.Context, d *osmData, name string, opt Options) (*Graph, e
 	ref := make([]int32, len(d.wayNodes))
 	for i, id := range d.wayNodes {
 		j, _ := slices.BinarySearch(d.ids, id)
-		if !d.found[j] {
+		if !d.found[j] || !validLonLat(d.lon[j], d.lat[j]) {
 			ref[i] = -1
 			st.MissingNodes++
 			continue
@@ -288,4 +288,8 @@ func (g *Graph) Neighbors(i int32, fn func(j, edge int32)) {
 	for k := g.off[i]; k < g.off[i+1]; k++ {
 		fn(g.adjNode[k], g.adjSeg[k])
 	}
+}
+
+func validLonLat(lon, lat float64) bool {
+	return lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90 // false for NaN
 }
