@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/format"
+	"github.com/walkshed/walkshed/coverage/format/gpkg"
+	"github.com/walkshed/walkshed/coverage/site"
+)
+
+// proposeFlags are propose's own flags, beside the study's.
+type proposeFlags struct {
+	add        int
+	target     float64
+	candidates string
+	candWhere  string
+	minSpacing float64
+
+	costs  string
+	radius float64
+	cols   site.CostColumns
+}
+
+func (p *proposeFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&p.add, "add", 0, "propose `K` new sites that newly cover the most people")
+	fs.Float64Var(&p.target, "target", 0, "propose the fewest sites that bring the covered share to `SHARE` (0..1]")
+	fs.StringVar(&p.candidates, "candidates", "", "candidate sites `FILE` (points; default: centres of populated cells and their neighbours)")
+	fs.StringVar(&p.candWhere, "candidates-where", "", "keep only candidates passing `COND`")
+	fs.Float64Var(&p.minSpacing, "min-spacing", 0, "least distance between two new sites, metres")
+	fs.StringVar(&p.costs, "costs", "", "optimise over a precomputed cost `TABLE` (CSV: demand id, site id, cost, weight) instead of a study")
+	fs.Float64Var(&p.radius, "radius", 0, "cost-table mode: a site reaches a demand when cost <= `R` (the table's unit)")
+	fs.StringVar(&p.cols.Demand, "demand-col", site.DefaultCostColumns.Demand, "cost-table demand id column")
+	fs.StringVar(&p.cols.Site, "site-col", site.DefaultCostColumns.Site, "cost-table site id column")
+	fs.StringVar(&p.cols.Cost, "cost-col", site.DefaultCostColumns.Cost, "cost-table cost column")
+	fs.StringVar(&p.cols.Weight, "weight-col", site.DefaultCostColumns.Weight, "cost-table demand weight column")
+}
+
+func (p *proposeFlags) check(set map[string]bool) error {
+	switch {
+	case set["add"] && set["target"]:
+		return usagef("give either --add or --target, not both")
+	case !set["add"] && !set["target"]:
+		return usagef("give --add K or --target SHARE")
+	case set["add"] && p.add < 1:
+		return usagef("--add %d: K must be a positive integer", p.add)
+	case set["target"] && !(p.target > 0 && p.target <= 1):
+		return usagef("--target %v: SHARE must be in (0, 1]", p.target)
+	case p.minSpacing < 0 || math.IsNaN(p.minSpacing):
+		return usagef("--min-spacing %v must not be negative", p.minSpacing)
+	}
+	return nil
+}
+
+func (p *proposeFlags) solve(ctx context.Context, prob *site.Problem, bar *progress) (*site.Plan, error) {
+	opt := site.Options{MinSpacing: coverage.Meters(p.minSpacing), Progress: func(stage string) { bar.update(stage, 0, -1) }}
+	defer bar.done()
+	if p.add > 0 {
+		return prob.SolveK(ctx, p.add, opt)
+	}
+	return prob.SolveTarget(ctx, p.target, opt)
+}
+
+func runPropose(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("propose", stderr)
+	var sf studyFlags
+	var pf proposeFlags
+	sf.register(fs)
+	pf.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: walkshed propose --stations FILE --population FILE [--network FILE] (--add K | --target SHARE) --out DIR [flags]\n"+
+			"       walkshed propose --costs TABLE.csv --radius R (--add K | --target SHARE) --out DIR")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if err := pf.check(given); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	bar := newProgress(stderr, sf.quiet)
+	if pf.costs != "" {
+		return proposeFromCosts(ctx, &sf, &pf, given, stdout, bar)
+	}
+	formats, err := format.ParseFormats(sf.formats)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	l, err := sf.load(ctx, stderr, bar)
+	if err != nil {
+		return err
+	}
+	res, err := coverage.Analyze(ctx, l.study, l.reach, sf.logger(stderr))
+	if err != nil {
+		return err
+	}
+	covered := make([]bool, len(res.Cells))
+	for i := range covered {
+		covered[i] = res.Covered(i)
+	}
+	var cands []site.Candidate
+	if pf.candidates != "" {
+		pts, err := readStations(pointInput{path: pf.candidates, where: pf.candWhere, datum: sf.stations.datum})
+		if err != nil {
+			return err
+		}
+		for _, s := range pts {
+			c, err := site.NewCandidate(s.ID, s.Pos, sf.res)
+			if err != nil {
+				return fmt.Errorf("%s: %w", pf.candidates, err)
+			}
+			cands = append(cands, c)
+		}
+	} else if cands, err = site.DefaultCandidates(res.Cells); err != nil {
+		return err
+	}
+	prob, err := site.Build(ctx, l.reach, res.Cells, covered, cands, l.study.Settings.Minutes, bar.count("candidates"))
+	if err != nil {
+		return err
+	}
+	bar.done()
+	if prob.NumSites() == 0 && pf.candidates != "" {
+		return fmt.Errorf("%s: no usable candidate: none of the %d points reaches an uncovered populated cell within %g minutes", pf.candidates, len(cands), sf.minutes)
+	}
+	plan, err := pf.solve(ctx, prob, bar)
+	if err != nil {
+		return err
+	}
+	ex := extrasOf(l.reach)
+	extra := site.Extra{"mode": res.Mode, "minutes": sf.minutes, "speed_kmh": sf.speed, "res": sf.res}
+	more := []extraFile{
+		{"sites.csv", func(w io.Writer) error { return site.WriteSitesCSV(w, plan) }},
+		{"curve.csv", func(w io.Writer) error { return site.WriteCurveCSV(w, plan) }},
+		{"proposal.json", func(w io.Writer) error { return site.WriteProposalJSON(w, plan, extra) }},
+		{"sites.geojson", func(w io.Writer) error { return site.WriteSitesGeoJSON(w, plan) }},
+	}
+	gopt := gpkg.WriteOptions{Run: append(l.run, proposeFacts(&pf)...), Proposals: proposalsLayer(plan)}
+	if err := writeResult(sf.out, res, ex, formats, gopt, sf.networkState(), more); err != nil {
+		return err
+	}
+	printPlan(stdout, plan, len(cands), "people")
+	fmt.Fprintf(stdout, "\nwrote %s\n", sf.out)
+	return nil
+}
+
+func proposeFromCosts(ctx context.Context, sf *studyFlags, pf *proposeFlags, given map[string]bool, stdout io.Writer, bar *progress) error {
+	for _, f := range []string{"stations", "population", "network", "candidates", "areas"} {
+		if given[f] {
+			return usagef("--%s does not go with --costs: the cost table already says which site reaches which demand", f)
+		}
+	}
+	if !given["radius"] || !(pf.radius >= 0) || math.IsInf(pf.radius, 0) {
+		return usagef("--costs needs --radius R, a number >= 0 in the table's cost unit")
+	}
+	if sf.out == "" {
+		return usagef("--out is required")
+	}
+	prob, stats, err := site.ReadCostTable(pf.costs, pf.cols, pf.radius)
+	if err != nil {
+		return err
+	}
+	plan, err := pf.solve(ctx, prob, bar)
+	if err != nil {
+		return err
+	}
+	extra := site.Extra{"mode": "costs", "costs": pf.costs, "radius": pf.radius, "pairs": stats.Pairs,
+		"pairs_within_radius": stats.PairsWithin, "demands": stats.Demands, "sites_in_table": stats.Sites, "demands_unreached": stats.Unreached}
+	b, err := format.NewBatch(sf.out)
+	if err != nil {
+		return err
+	}
+	files := []extraFile{
+		{"sites.csv", func(w io.Writer) error { return site.WriteSitesCSV(w, plan) }},
+		{"curve.csv", func(w io.Writer) error { return site.WriteCurveCSV(w, plan) }},
+		{"proposal.json", func(w io.Writer) error { return site.WriteProposalJSON(w, plan, extra) }},
+	}
+	for _, f := range files {
+		if err := b.Add(f.name, f.write); err != nil {
+			b.Abort()
+			return err
+		}
+	}
+	if err := b.Commit(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "cost table %s: %s pairs read, %s within %g; %d demands (%d with no site in reach), %d sites\n",
+		pf.costs, fmtInt(float64(stats.Pairs)), fmtInt(float64(stats.PairsWithin)), pf.radius, stats.Demands, stats.Unreached, stats.Sites)
+	printPlan(stdout, plan, stats.Sites, "weight")
+	fmt.Fprintf(stdout, "\nwrote %s\n", sf.out)
+	return nil
+}
+
+func proposeFacts(pf *proposeFlags) []gpkg.KeyValue {
+	kv := []gpkg.KeyValue{}
+	if pf.add > 0 {
+		kv = append(kv, gpkg.KeyValue{Key: "add", Value: fmt.Sprint(pf.add)})
+	} else {
+		kv = append(kv, gpkg.KeyValue{Key: "target", Value: fmt.Sprint(pf.target)})
+	}
+	if pf.minSpacing > 0 {
+		kv = append(kv, gpkg.KeyValue{Key: "min_spacing_m", Value: fmt.Sprint(pf.minSpacing)})
+	}
+	return append(kv, fileFacts("candidates", pf.candidates)...)
+}
+
+func proposalsLayer(plan *site.Plan) []gpkg.Proposal {
+	out := make([]gpkg.Proposal, 0, len(plan.Sites))
+	for _, s := range plan.Sites {
+		p := gpkg.Proposal{Rank: s.Rank, ID: s.ID, Pos: s.Pos, Added: s.Added, Covered: s.Covered, Share: s.Share}
+		if s.H3 != 0 {
+			p.H3 = s.H3.String()
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// printPlan prints the plan, its bound and gap.
+func printPlan(w io.Writer, pl *site.Plan, candidates int, unit string) {
+	if pl.Mode == "add" {
+		fmt.Fprintf(w, "proposal    %d new sites (asked for %d) from %s useful candidates of %s\n", len(pl.Sites), pl.K, fmtInt(float64(pl.Candidates)), fmtInt(float64(candidates)))
+	} else {
+		fmt.Fprintf(w, "proposal    %d new sites to reach %.1f%% covered (at least %d needed)\n", len(pl.Sites), 100*pl.Target, pl.MinSites)
+	}
+	fmt.Fprintf(w, "covered     %s → %s %s (%.1f%% → %.1f%%)\n", fmtInt(pl.Base), fmtInt(pl.Covered), unit, 100*ratioOf(pl.Base, pl.Total), 100*pl.Share)
+	if !math.IsNaN(pl.UpperBound) {
+		fmt.Fprintf(w, "certified   the plan newly covers %s; no plan of %d sites can newly cover more than %s (gap %.2f%%)\n",
+			fmtInt(pl.Objective), len(pl.Sites), fmtInt(pl.UpperBound), 100*pl.Gap)
+	}
+	for _, s := range pl.Sites[:min(10, len(pl.Sites))] {
+		where := s.ID
+		if s.HasPos {
+			where = fmt.Sprintf("%.5f,%.5f", s.Pos[0], s.Pos[1])
+			if s.ID != "" {
+				where = s.ID + " " + where
+			}
+		}
+		fmt.Fprintf(w, "  #%-3d %-30s +%s %s, %.1f%% covered\n", s.Rank, where, fmtInt(s.Added), unit, 100*s.Share)
+	}
+	if len(pl.Sites) > 10 {
+		fmt.Fprintf(w, "  … %d more in sites.csv\n", len(pl.Sites)-10)
+	}
+	for _, s := range pl.Status {
+		fmt.Fprintf(w, "note: %s\n", strings.TrimSpace(s))
+	}
+}
+
+func ratioOf(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"github.com/walkshed/walkshed/coverage/format"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/format/gpkg"
+	"github.com/walkshed/walkshed/coverage/walknet"
+)
+
+// studyFlags are the inputs and settings shared by analyze and propose.
+type studyFlags struct {
+	stations pointInput
+	pop      popInput
+	areas    string
+	areaName string
+	areaPar  string
+	network  string
+
+	res          int
+	minutes      float64
+	speed        float64
+	maxSnap      float64
+	minComponent int
+	boundFactor  float64
+
+	out     string
+	formats string
+	quiet   bool
+	verbose bool
+}
+
+func (s *studyFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.stations.path, "stations", "", "stations `FILE` (CSV, GeoJSON or GeoPackage points)")
+	fs.StringVar(&s.stations.idCol, "id-col", "", "station id column (default: detect id)")
+	fs.StringVar(&s.stations.nameCol, "name-col", "", "station name column (default: detect name)")
+	fs.StringVar(&s.stations.where, "stations-where", "", "keep only stations passing `COND`, e.g. healthcare>0")
+	fs.StringVar(&s.stations.layer, "stations-layer", "", "GeoPackage layer of the stations")
+	fs.StringVar(&s.stations.datum, "crs", "wgs84", "coordinates of point inputs: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)")
+	fs.StringVar(&s.pop.path, "population", "", "population `FILE` (CSV points or H3 table, GeoJSON, GeoPackage, GeoTIFF)")
+	fs.StringVar(&s.pop.popCol, "pop-col", "", "population column (default: detect population/pop/total/count/value)")
+	fs.StringVar(&s.pop.where, "population-where", "", "keep only population rows passing `COND`")
+	fs.StringVar(&s.pop.layer, "population-layer", "", "GeoPackage layer of the population")
+	fs.StringVar(&s.areas, "areas", "", "area polygons `FILE` (GeoJSON or GeoPackage) for by-area summaries")
+	fs.StringVar(&s.areaName, "area-name-col", "", "area name property (default: detect name)")
+	fs.StringVar(&s.areaPar, "area-parent-col", "", "area parent property (default: detect parent)")
+	fs.StringVar(&s.network, "network", "", "walk along the streets of this OSM `FILE` (.osm.pbf or .osm); straight lines when absent")
+	fs.IntVar(&s.res, "res", 9, "H3 resolution of demand cells, 7..12")
+	fs.Float64Var(&s.minutes, "minutes", 15, "walking-time threshold in minutes")
+	fs.Float64Var(&s.speed, "speed-kmh", 4, "walking speed in km/h (4 km/h = 1,000 m in 15 min, GB 50180-2018)")
+	fs.Float64Var(&s.maxSnap, "max-snap", float64(walknet.DefaultMaxSnap), "network: farthest straight-line leg to a street, metres")
+	fs.IntVar(&s.minComponent, "min-component", walknet.DefaultMinComponent, "network: drop street fragments with fewer nodes")
+	fs.Float64Var(&s.boundFactor, "bound", 4, "network: search up to this many times --minutes; farther cells get no time")
+	fs.StringVar(&s.out, "out", "", "output `DIR`")
+	fs.StringVar(&s.formats, "format", "csv,geojson,gpkg", "outputs to write: any of csv, geojson, gpkg")
+	fs.BoolVar(&s.quiet, "quiet", false, "no progress bars")
+	fs.BoolVar(&s.verbose, "v", false, "log timings to stderr")
+}
+
+func (s *studyFlags) settings() (coverage.Settings, error) {
+	set := coverage.Settings{Res: s.res, Minutes: coverage.Minutes(s.minutes), SpeedKmh: coverage.Speed(s.speed)}
+	if err := set.Validate(); err != nil {
+		return set, usageError{fmt.Sprintf("--res/--minutes/--speed-kmh: %v", err)}
+	}
+	if s.network != "" {
+		if !(s.maxSnap > 0) || math.IsInf(s.maxSnap, 0) {
+			return set, usagef("--max-snap %v must be a positive number of metres", s.maxSnap)
+		}
+		if s.minComponent < 1 {
+			return set, usagef("--min-component %d must be at least 1", s.minComponent)
+		}
+		if !(s.boundFactor >= 1) || math.IsInf(s.boundFactor, 0) {
+			return set, usagef("--bound %v must be at least 1", s.boundFactor)
+		}
+	}
+	return set, nil
+}
+
+// loaded is a study read from files, with its reach model.
+type loaded struct {
+	study coverage.Study
+	reach coverage.Reach
+	graph *walknet.Graph
+	run   []gpkg.KeyValue
+}
+
+func (s *studyFlags) logger(stderr io.Writer) *slog.Logger {
+	if !s.verbose {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// load reads the inputs and builds the reach model.
+func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) (*loaded, error) {
+	if s.stations.path == "" {
+		return nil, usagef("--stations is required")
+	}
+	if s.pop.path == "" {
+		return nil, usagef("--population is required")
+	}
+	if s.out == "" {
+		return nil, usagef("--out is required")
+	}
+	set, err := s.settings()
+	if err != nil {
+		return nil, err
+	}
+	log := s.logger(stderr)
+	t0 := time.Now()
+	stations, err := readStations(s.stations)
+	if err != nil {
+		return nil, err
+	}
+	pop, err := readPopulation(s.pop, set.Res)
+	if err != nil {
+		return nil, err
+	}
+	cells, err := coverage.Aggregate(pop, set.Res)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.pop.path, err)
+	}
+	if len(cells) == 0 {
+		return nil, fmt.Errorf("%s: no populated place in the file", s.pop.path)
+	}
+	var areas []coverage.Area
+	if s.areas != "" {
+		if areas, err = readAreas(s.areas, s.areaName, s.areaPar, ""); err != nil {
+			return nil, err
+		}
+	}
+	log.Debug("inputs read", "stations", len(stations), "cells", len(cells), "took", time.Since(t0))
+	l := &loaded{study: coverage.Study{
+		Settings: set, Stations: stations, Cells: cells, InputPopulation: pop.Total(), Areas: areas,
+	}}
+	if s.network == "" {
+		l.reach = coverage.NewCrow(cells, set.SpeedKmh)
+	} else {
+		opt := walknet.Options{MinComponent: s.minComponent, MaxSnap: coverage.Meters(s.maxSnap), Progress: bar.update}
+		t1 := time.Now()
+		g, err := walknet.Load(ctx, s.network, opt)
+		if err != nil {
+			return nil, err
+		}
+		log.Debug("network built", "took", time.Since(t1))
+		bound := coverage.Minutes(s.boundFactor) * set.Minutes
+		r, err := walknet.NewReach(ctx, g, cells, set.SpeedKmh, bound, opt)
+		if err != nil {
+			return nil, err
+		}
+		bar.done()
+		l.reach, l.graph = r, g
+	}
+	l.run = s.runFacts(set)
+	return l, nil
+}
+
+// runFacts lists every setting and input for the GeoPackage's run table.
+func (s *studyFlags) runFacts(set coverage.Settings) []gpkg.KeyValue {
+	kv := []gpkg.KeyValue{
+		{Key: "version", Value: version},
+		{Key: "created", Value: time.Now().UTC().Format(time.RFC3339)},
+		{Key: "res", Value: fmt.Sprint(set.Res)},
+		{Key: "minutes", Value: fmt.Sprint(float64(set.Minutes))},
+		{Key: "speed_kmh", Value: fmt.Sprint(float64(set.SpeedKmh))},
+		{Key: "distance_m", Value: fmt.Sprint(float64(set.Radius()))},
+		{Key: "crs", Value: s.stations.datum},
+	}
+	if s.stations.where != "" {
+		kv = append(kv, gpkg.KeyValue{Key: "stations_where", Value: s.stations.where})
+	}
+	kv = append(kv, fileFacts("stations", s.stations.path)...)
+	kv = append(kv, fileFacts("population", s.pop.path)...)
+	kv = append(kv, fileFacts("areas", s.areas)...)
+	if s.network != "" {
+		kv = append(kv, fileFacts("network", s.network)...)
+		kv = append(kv,
+			gpkg.KeyValue{Key: "max_snap_m", Value: fmt.Sprint(s.maxSnap)},
+			gpkg.KeyValue{Key: "min_component", Value: fmt.Sprint(s.minComponent)},
+			gpkg.KeyValue{Key: "bound_minutes", Value: fmt.Sprint(s.boundFactor * s.minutes)})
+	}
+	return kv
+}
+
+// networkState records how the network reach was built, for update.
+func (s *studyFlags) networkState() *format.NetworkState {
+	if s.network == "" {
+		return nil
+	}
+	ns := &format.NetworkState{Path: s.network, MaxSnapM: s.maxSnap, MinComponent: s.minComponent, BoundMinutes: s.boundFactor * s.minutes}
+	if abs, err := filepath.Abs(s.network); err == nil {
+		ns.Path = abs
+	}
+	if fi, err := os.Stat(s.network); err == nil {
+		ns.Bytes = fi.Size()
+		ns.ModTime = fi.ModTime().UTC().Format(time.RFC3339)
+	}
+	return ns
+}
