@@ -196,7 +196,7 @@ func printSummary(w io.Writer, r *coverage.Result, ex format.Extras, crowShare f
 	for _, g := range r.Gaps[:min(5, len(r.Gaps))] {
 		worst := "no station in reach"
 		if g.MaxMinutes.Reached() {
-			worst = fmt.Sprintf("up to %.0f min", float64(g.MaxMinutes))
+			worst = fmt.Sprintf("up to %.1f min", float64(g.MaxMinutes))
 		}
 		fmt.Fprintf(w, "  #%-3d %9s people  %4d cells  at %.5f,%.5f  %s\n", g.ID, fmtInt(g.Population), len(g.Cells), g.Point[0], g.Point[1], worst)
 	}
