@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -78,6 +79,7 @@ type Graph struct {
 	name     string
 	osmID    []int64
 	lon, lat []float64
+	cosLat   []float64 // cos(lat) per node, for snapping bounds
 	off      []int32
 	adjNode  []int32
 	adjSeg   []int32
@@ -216,6 +218,11 @@ func build(ctx context.Context, d *osmData, name string, opt Options) (*Graph, e
 		if j := newID[i]; j >= 0 {
 			g.osmID[j], g.lon[j], g.lat[j] = d.ids[i], d.lon[i], d.lat[i]
 		}
+	}
+
+	g.cosLat = make([]float64, kept)
+	for i, lat := range g.lat {
+		g.cosLat[i] = math.Cos(lat * math.Pi / 180)
 	}
 
 	// Segments of kept components, in way order.

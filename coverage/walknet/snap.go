@@ -133,31 +133,88 @@ func boxLowerBound(p orb.Point, min, max [2]float64) float64 {
 	return 0.99 * math.Hypot(dlat, dlon*c) * metersPerDegree
 }
 
+// segLowerBound is a cheap lower bound in metres on the leg from p to
+// segment s: the distance to the straight lon/lat segment with longitudes
+// scaled by the smallest cosine of latitude involved (a lower bound as in
+// boxLowerBound), less how far a great-circle arc can bow away from the
+// straight lon/lat segment (under L²/2R for latitudes below 75°).
+func (g *Graph) segLowerBound(p orb.Point, cosP float64, s int32) float64 {
+	a, b := g.segA[s], g.segB[s]
+	c := min(cosP, g.cosLat[a], g.cosLat[b])
+	ax, ay := (g.lon[a]-p[0])*c, g.lat[a]-p[1]
+	bx, by := (g.lon[b]-p[0])*c, g.lat[b]-p[1]
+	dx, dy := bx-ax, by-ay
+	t := 0.0
+	if ll := dx*dx + dy*dy; ll > 0 {
+		t = max(0, min(1, -(ax*dx+ay*dy)/ll))
+	}
+	d := math.Hypot(ax+t*dx, ay+t*dy) * metersPerDegree
+	l := g.segLen[s]
+	return 0.99*d - l*l/(2*float64(coverage.EarthRadius)) - 1e-6
+}
+
 // nearest attaches p to the nearest point of the nearest segment. Among
 // segments at exactly the same distance the lowest index wins, so snapping
 // is deterministic. Points farther than limit metres return noSnap (and
-// stop the search early).
+// stop the search early). The R-tree yields segments in order of a cheap
+// lower bound; the exact leg is computed for each until the bound passes
+// the best leg found.
 func (g *Graph) nearest(p orb.Point, limit float64) snap {
 	g.buildTree()
+	cosP := math.Cos(p[1] * degToRad)
 	best, bestLeg := int32(-1), math.Inf(1)
+	// Boxes of growing radius first: a segment whose leg is at most r has
+	// a point within r of p, so its box meets the query box of radius r
+	// (padded by a metre for the bow of long arcs). Once the best leg is
+	// within r, nothing outside can beat it.
+	for r := 40.0; r < 4*limit && r < 20000; r *= 4 {
+		rr := r + 1
+		dlat := rr / metersPerDegree
+		c := math.Cos((math.Abs(p[1]) + dlat) * degToRad)
+		if c <= 0.01 {
+			break
+		}
+		dlon := dlat / c
+		g.tree.Search([2]float64{p[0] - dlon, p[1] - dlat}, [2]float64{p[0] + dlon, p[1] + dlat},
+			func(_, _ [2]float64, s int32) bool {
+				if lb := g.segLowerBound(p, cosP, s); lb > bestLeg || lb > r {
+					return true
+				}
+				if d := g.segLeg(p, s); d < bestLeg || (d == bestLeg && s < best) {
+					best, bestLeg = s, d
+				}
+				return true
+			})
+		if bestLeg <= r {
+			if bestLeg > limit {
+				return noSnap
+			}
+			return g.snapTo(p, best)
+		}
+		if r >= limit {
+			return noSnap
+		}
+	}
+	best, bestLeg = -1, math.Inf(1)
 	g.tree.Nearby(
 		func(min, max [2]float64, s int32, item bool) float64 {
 			if item {
-				return g.segLeg(p, s)
+				return g.segLowerBound(p, cosP, s)
 			}
 			return boxLowerBound(p, min, max)
 		},
-		func(_, _ [2]float64, s int32, d float64) bool {
-			if d > bestLeg || d > limit {
+		func(_, _ [2]float64, s int32, lb float64) bool {
+			if lb > bestLeg || lb > limit {
 				return false
 			}
-			if d < bestLeg || s < best {
+			d := g.segLeg(p, s)
+			if d < bestLeg || (d == bestLeg && s < best) {
 				best, bestLeg = s, d
 			}
 			return true
 		},
 	)
-	if best < 0 {
+	if best < 0 || bestLeg > limit {
 		return noSnap
 	}
 	return g.snapTo(p, best)
