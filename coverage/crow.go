@@ -44,12 +44,59 @@ func (c *Crow) Mode() string { return "crow" }
 // Bound implements Reach: straight lines are never cut off.
 func (c *Crow) Bound() Minutes { return Unreached }
 
-func stationTree(stations []orb.Point) *rtree.RTreeG[int32] {
-	var tr rtree.RTreeG[int32]
+// stationIndex is an R-tree of stations with their unit vectors.
+type stationIndex struct {
+	tree rtree.RTreeG[int32]
+	pts  []orb.Point
+	vec  [][3]float64
+}
+
+func newStationIndex(stations []orb.Point) *stationIndex {
+	ix := &stationIndex{pts: stations, vec: make([][3]float64, len(stations))}
 	for i, p := range stations {
-		tr.Insert(p, p, int32(i))
+		ix.tree.Insert(p, p, int32(i))
+		ix.vec[i] = unitVector(p)
 	}
-	return &tr
+	return ix
+}
+
+// probe is one worker's query state; its methods are the R-tree callbacks,
+// so a query allocates nothing.
+type probe struct {
+	ix   *stationIndex
+	v    [3]float64 // the query point on the unit sphere
+	best int32
+	bc2  float64 // best squared chord
+	lim2 float64 // count stations with squared chord <= lim2 ...
+	edge float64 // ... deciding those within edge of it exactly
+	p    orb.Point
+	r    Meters
+	sp   Speed
+	lim  Minutes
+	n    int32
+}
+
+func (q *probe) nearest(_, _ [2]float64, s int32) bool {
+	c2 := chord2(q.v, q.ix.vec[s])
+	if c2 < q.bc2 || (c2 == q.bc2 && s < q.best) {
+		q.best, q.bc2 = s, c2
+	}
+	return true
+}
+
+func (q *probe) count(_, _ [2]float64, s int32) bool {
+	c2 := chord2(q.v, q.ix.vec[s])
+	switch {
+	case c2 < q.lim2-q.edge:
+		q.n++
+	case c2 <= q.lim2+q.edge:
+		// On the threshold to rounding: decide with the haversine time
+		// every other part of the program uses.
+		if q.sp.Walk(Distance(q.p, q.ix.pts[s])) <= q.lim {
+			q.n++
+		}
+	}
+	return true
 }
 
 // Nearest implements Reach. Cells are taken in H3 order, so neighbouring
@@ -57,7 +104,9 @@ func stationTree(stations []orb.Point) *rtree.RTreeG[int32] {
 // step between the two centres bounds the search radius for the next one
 // (triangle inequality), which keeps each query to a small box. The first
 // cell of each chunk uses a best-first search over the tree with an exact
-// spherical lower bound.
+// spherical lower bound. Candidates are compared by chord length, which
+// orders them as great-circle distance does; the time of the winner is its
+// haversine distance.
 func (c *Crow) Nearest(ctx context.Context, stations []orb.Point, cells []int32, out []Access) error {
 	n := len(c.cells)
 	if cells != nil {
@@ -67,8 +116,10 @@ func (c *Crow) Nearest(ctx context.Context, stations []orb.Point, cells []int32,
 		forEach(n, cells, func(i int32) { out[i] = NoAccess })
 		return nil
 	}
-	tr := stationTree(stations)
+	ix := newStationIndex(stations)
 	return parallelChunks(ctx, n, func(lo, hi int) {
+		q := &probe{ix: ix}
+		fn := q.nearest
 		prev := orb.Point{math.NaN(), math.NaN()}
 		var prevD Meters
 		for k := lo; k < hi; k++ {
@@ -77,47 +128,32 @@ func (c *Crow) Nearest(ctx context.Context, stations []orb.Point, cells []int32,
 				i = cells[k]
 			}
 			p := c.cells[i].Pos
-			var best int32 = -1
-			var bestD Meters
-			if math.IsNaN(prev[0]) {
-				best, bestD = nearestBestFirst(tr, stations, p)
-			} else {
-				best, bestD = nearestWithin(tr, stations, p, prevD+Distance(prev, p))
+			q.v, q.best, q.bc2 = unitVector(p), -1, math.Inf(1)
+			if !math.IsNaN(prev[0]) {
+				r := (prevD+Distance(prev, p))*(1+1e-9) + 1e-3
+				bx := radiusBox(p, r)
+				for _, b := range bx.each() {
+					ix.tree.Search(b[0], b[1], fn)
+				}
 			}
-			prev, prevD = p, bestD
-			out[i] = Access{Minutes: c.speed.Walk(bestD), Station: best}
+			if q.best < 0 { // first cell of the chunk, or a radius too tight to rounding
+				q.best = nearestBestFirst(ix, p)
+			}
+			d := Distance(p, stations[q.best])
+			prev, prevD = p, d
+			out[i] = Access{Minutes: c.speed.Walk(d), Station: q.best}
 		}
 	})
 }
 
-// nearestWithin finds the nearest station among those within r of p; the
-// caller guarantees one exists. Ties go to the lower index.
-func nearestWithin(tr *rtree.RTreeG[int32], stations []orb.Point, p orb.Point, r Meters) (int32, Meters) {
-	best, bestD := int32(-1), Meters(math.Inf(1))
-	r = r*(1+1e-12) + 1e-6
-	for _, b := range radiusBox(p, r) {
-		tr.Search(b[0], b[1], func(_, _ [2]float64, s int32) bool {
-			d := Distance(p, stations[s])
-			if d < bestD || (d == bestD && s < best) {
-				best, bestD = s, d
-			}
-			return true
-		})
-	}
-	if best < 0 { // cannot happen with a correct r; stay exact anyway
-		return nearestBestFirst(tr, stations, p)
-	}
-	return best, bestD
-}
-
 // nearestBestFirst walks the tree in order of a spherical lower bound on the
 // distance to each box, stopping when no box can beat the best station.
-func nearestBestFirst(tr *rtree.RTreeG[int32], stations []orb.Point, p orb.Point) (int32, Meters) {
+func nearestBestFirst(ix *stationIndex, p orb.Point) int32 {
 	best, bestD := int32(-1), Meters(math.Inf(1))
-	tr.Nearby(
+	ix.tree.Nearby(
 		func(min, max [2]float64, s int32, item bool) float64 {
 			if item {
-				return float64(Distance(p, stations[s]))
+				return float64(Distance(p, ix.pts[s]))
 			}
 			return float64(boxDistance(p, min, max))
 		},
@@ -132,27 +168,26 @@ func nearestBestFirst(tr *rtree.RTreeG[int32], stations []orb.Point, p orb.Point
 			return true
 		},
 	)
-	return best, bestD
+	return best
 }
 
 // InReach implements Counter: the number of stations within limit of each
 // cell.
 func (c *Crow) InReach(ctx context.Context, stations []orb.Point, limit Minutes, out []int32) error {
-	tr := stationTree(stations)
+	ix := newStationIndex(stations)
 	r := c.speed.Distance(limit)
+	lim2 := chord2Of(r)
 	return parallelChunks(ctx, len(c.cells), func(lo, hi int) {
+		q := &probe{ix: ix, lim2: lim2, edge: 1e-9 * lim2, sp: c.speed, lim: limit, r: r}
+		fn := q.count
 		for i := lo; i < hi; i++ {
-			p := c.cells[i].Pos
-			var n int32
-			for _, b := range radiusBox(p, r*(1+1e-12)+1e-6) {
-				tr.Search(b[0], b[1], func(_, _ [2]float64, s int32) bool {
-					if c.speed.Walk(Distance(p, stations[s])) <= limit {
-						n++
-					}
-					return true
-				})
+			q.p = c.cells[i].Pos
+			q.v, q.n = unitVector(q.p), 0
+			bx := radiusBox(q.p, r*(1+1e-9)+1e-3)
+			for _, b := range bx.each() {
+				ix.tree.Search(b[0], b[1], fn)
 			}
-			out[i] = n
+			out[i] = q.n
 		}
 	})
 }
@@ -168,7 +203,8 @@ func (c *Crow) Within(ctx context.Context, p orb.Point, limit Minutes, fn func(c
 		}
 	})
 	r := c.speed.Distance(limit)
-	for _, b := range radiusBox(p, r*(1+1e-12)+1e-6) {
+	bx := radiusBox(p, r*(1+1e-9)+1e-3)
+	for _, b := range bx.each() {
 		c.index.Search(b[0], b[1], func(_, _ [2]float64, i int32) bool {
 			if m := c.speed.Walk(Distance(p, c.cells[i].Pos)); m <= limit {
 				fn(i, m)
@@ -192,7 +228,7 @@ func forEach(n int, cells []int32, fn func(i int32)) {
 // parallelChunks runs fn over [0, n) in chunks on every core, checking ctx
 // between chunks.
 func parallelChunks(ctx context.Context, n int, fn func(lo, hi int)) error {
-	const chunk = 2048
+	const chunk = 4096
 	workers := runtime.GOMAXPROCS(0)
 	if chunks := (n + chunk - 1) / chunk; chunks < workers {
 		workers = chunks

@@ -188,7 +188,8 @@ func TestRadiusBoxContainsTheCap(t *testing.T) {
 	for k := 0; k < 3000; k++ {
 		p := randomPoint(r, k%4)
 		rad := Meters(100 + r.Float64()*50000)
-		boxes := radiusBox(p, rad)
+		bx := radiusBox(p, rad)
+		boxes := bx.each()
 		// A point at distance just under rad in a random direction lies in a box.
 		bearing := r.Float64() * 2 * math.Pi
 		q := destination(p, float64(rad)*0.999999, bearing)

@@ -89,29 +89,62 @@ func minMeters(a, b Meters) Meters {
 	return b
 }
 
+// boxes is up to two lon/lat boxes (two when a box crosses the antimeridian).
+type boxes struct {
+	b [2][2][2]float64
+	n int
+}
+
 // radiusBox returns lon/lat boxes that contain every point within r metres of
 // p. Near the antimeridian the box is split in two; near a pole it spans all
 // longitudes.
-func radiusBox(p orb.Point, r Meters) [][2][2]float64 {
+func radiusBox(p orb.Point, r Meters) boxes {
 	dlat := float64(r) / float64(EarthRadius) / degToRad
 	minLat, maxLat := p[1]-dlat, p[1]+dlat
-	if maxLat >= 90 || minLat <= -90 {
-		return [][2][2]float64{{{-180, math.Max(minLat, -90)}, {180, math.Min(maxLat, 90)}}}
+	if maxLat >= 90 || minLat <= -90 || math.IsInf(dlat, 1) {
+		return boxes{b: [2][2][2]float64{{{-180, math.Max(minLat, -90)}, {180, math.Min(maxLat, 90)}}}, n: 1}
 	}
 	// The widest longitude extent of a spherical cap of angular radius a
 	// centred at latitude phi is asin(sin a / cos phi).
 	a := float64(r) / float64(EarthRadius)
 	s := math.Sin(a) / math.Cos(p[1]*degToRad)
 	if s >= 1 || a >= math.Pi/2 {
-		return [][2][2]float64{{{-180, minLat}, {180, maxLat}}}
+		return boxes{b: [2][2][2]float64{{{-180, minLat}, {180, maxLat}}}, n: 1}
 	}
 	dlon := math.Asin(s)/degToRad + 1e-9
 	minLon, maxLon := p[0]-dlon, p[0]+dlon
 	switch {
 	case minLon < -180:
-		return [][2][2]float64{{{minLon + 360, minLat}, {180, maxLat}}, {{-180, minLat}, {maxLon, maxLat}}}
+		return boxes{b: [2][2][2]float64{{{minLon + 360, minLat}, {180, maxLat}}, {{-180, minLat}, {maxLon, maxLat}}}, n: 2}
 	case maxLon > 180:
-		return [][2][2]float64{{{minLon, minLat}, {180, maxLat}}, {{-180, minLat}, {maxLon - 360, maxLat}}}
+		return boxes{b: [2][2][2]float64{{{minLon, minLat}, {180, maxLat}}, {{-180, minLat}, {maxLon - 360, maxLat}}}, n: 2}
 	}
-	return [][2][2]float64{{{minLon, minLat}, {maxLon, maxLat}}}
+	return boxes{b: [2][2][2]float64{{{minLon, minLat}, {maxLon, maxLat}}}, n: 1}
+}
+
+// each returns the boxes as a slice backed by the value.
+func (b *boxes) each() [][2][2]float64 { return b.b[:b.n] }
+
+// unitVector is p on the unit sphere. Comparing chord lengths between unit
+// vectors orders points exactly as great-circle distance does, at a few
+// multiplications instead of trigonometry.
+func unitVector(p orb.Point) [3]float64 {
+	lat, lon := p[1]*degToRad, p[0]*degToRad
+	cl := math.Cos(lat)
+	return [3]float64{cl * math.Cos(lon), cl * math.Sin(lon), math.Sin(lat)}
+}
+
+func chord2(a, b [3]float64) float64 {
+	dx, dy, dz := a[0]-b[0], a[1]-b[1], a[2]-b[2]
+	return dx*dx + dy*dy + dz*dz
+}
+
+// chord2Of is the squared chord of a great-circle distance d.
+func chord2Of(d Meters) float64 {
+	a := float64(d) / float64(EarthRadius)
+	if a >= math.Pi {
+		return 4
+	}
+	c := 2 * math.Sin(a/2)
+	return c * c
 }

@@ -268,7 +268,8 @@ func (u *updater) renearest(ctx context.Context, pos orb.Point, farthest Meters,
 	var cand []int32
 	for {
 		cand = cand[:0]
-		for _, b := range radiusBox(pos, rho*(1+1e-12)+1e-6) {
+		bx := radiusBox(pos, rho*(1+1e-9)+1e-3)
+		for _, b := range bx.each() {
 			u.tree.Search(b[0], b[1], func(_, _ [2]float64, t int32) bool {
 				if Distance(pos, u.stations[t].Pos) <= rho {
 					cand = append(cand, t)
