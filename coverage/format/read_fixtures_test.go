@@ -31,24 +31,24 @@ func TestReadFixtures(t *testing.T) {
 
 	// Five grid rows; healthcare > 0 in the last two only; one row with
 	// blank jobs and healthcare, which the filter skips.
-	st, err = ReadStations(fixture("poa_hexgrid_head.csv"), PointOptions{Where: "healthcare>0"})
+	st, err = ReadStations(fixture("grid_head.csv"), PointOptions{Where: "healthcare>0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantSt = []coverage.Station{
-		{ID: "89a9012852bffff", Pos: orb.Point{-51.2197846696673, -30.0707913100726}},
-		{ID: "89a9012aecbffff", Pos: orb.Point{-51.2297206896763, -30.0907364372539}},
+		{ID: "89a901281d7ffff", Pos: orb.Point{-51.2134968698701, -30.0657819202028}},
+		{ID: "89a9012ae0bffff", Pos: orb.Point{-51.2355593499292, -30.0846916890718}},
 	}
 	if !reflect.DeepEqual(st, wantSt) {
-		t.Errorf("poa_hexgrid_head.csv healthcare>0: got %+v", st)
+		t.Errorf("grid_head.csv healthcare>0: got %+v", st)
 	}
-	pop, err := ReadPopulation(fixture("poa_hexgrid_head.csv"), PopulationOptions{})
+	pop, err := ReadPopulation(fixture("grid_head.csv"), PopulationOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 0 + 159 + 0 + 1622 + 1138 = 2919, by hand.
-	if len(pop.Cells) != 5 || pop.Total() != 2919 || pop.Cells[4].H3.String() != "89a9012aecbffff" || pop.Cells[4].Population != 1138 {
-		t.Errorf("poa_hexgrid_head.csv: %d cells, total %v", len(pop.Cells), pop.Total())
+	// 0 + 214 + 0 + 1503 + 977 = 2694, by hand.
+	if len(pop.Cells) != 5 || pop.Total() != 2694 || pop.Cells[4].H3.String() != "89a9012ae0bffff" || pop.Cells[4].Population != 977 {
+		t.Errorf("grid_head.csv: %d cells, total %v", len(pop.Cells), pop.Total())
 	}
 
 	pop, err = ReadPopulation(fixture("population_mixed.geojson"), PopulationOptions{Where: "kind!=park"})
@@ -68,12 +68,12 @@ func TestReadFixtures(t *testing.T) {
 		t.Errorf("areas.geojson: got %+v", areas)
 	}
 
-	st, err = ReadStations(fixture("sh_busstop_head.geojson"), PointOptions{})
+	st, err = ReadStations(fixture("busstops.geojson"), PointOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st) != 3 || st[1].ID != "2" || st[1].Name != "西藏中路" || st[1].Pos != (orb.Point{121.474685052255779, 31.230783624070586}) {
-		t.Errorf("sh_busstop_head.geojson: got %+v", st)
+	if len(st) != 3 || st[1].ID != "2" || st[1].Name != "西藏中路" || st[1].Pos != (orb.Point{121.4747, 31.2308}) {
+		t.Errorf("busstops.geojson: got %+v", st)
 	}
 }
 
