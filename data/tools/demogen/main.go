@@ -1,0 +1,459 @@
+// Command demogen makes walkshed's demo study (data/demo) from the Delaware
+// OpenStreetMap extract that ships with github.com/paulmach/osm v0.8.0.
+//
+// It cuts a box around Newark, Delaware, and writes:
+//
+//	streets.osm.gz   the box's ways with a highway tag, the named parks, and the nodes they use (OSM XML, gzipped)
+//	stations.csv     the named public parks (leisure=park, at least 5,000 m²), each at its outline point nearest a street
+//	population.csv   a modelled population on H3 res-9 cells: Newark's 2020 census total spread along
+//	                 residential streets in proportion to their length
+//	areas.geojson    the box split into four quadrants at the town centre
+//	events.csv       modelled openings in the three most populous gaps and one closing
+//
+// The output is deterministic: the same input gives the same bytes.
+//
+// usage (from the repository root):
+//
+//	go run ./data/tools/demogen [-pbf FILE] [-out data/demo]
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geo"
+	"github.com/paulmach/orb/planar"
+	"github.com/paulmach/osm"
+	"github.com/paulmach/osm/osmpbf"
+	"github.com/uber/h3-go/v4"
+
+	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/walknet"
+)
+
+// The study box: Newark, Delaware, and its edges (about 7.7 km × 8.3 km).
+var box = orb.Bound{Min: orb.Point{-75.800, 39.640}, Max: orb.Point{-75.710, 39.715}}
+
+// centre splits the box into quadrants: Main Street at Academy Street.
+var centre = orb.Point{-75.7497, 39.6835}
+
+const (
+	// census2020 is Newark city's population in the 2020 US census
+	// (U.S. Census Bureau, 2020 Decennial Census, P1, Newark city, Delaware).
+	census2020 = 30601
+	minParkM2  = 5000 // smaller parks (gardens, pocket playgrounds) are left out
+	res        = 9
+	stepM      = 10.0 // population sampling step along residential streets
+)
+
+func main() {
+	pbf := flag.String("pbf", "", "the Delaware extract (default: testdata/delaware-latest.osm.pbf in the github.com/paulmach/osm module)")
+	out := flag.String("out", "data/demo", "output directory")
+	flag.Parse()
+	if err := run(*pbf, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "demogen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(pbf, out string) error {
+	if pbf == "" {
+		dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/paulmach/osm").Output()
+		if err != nil {
+			return fmt.Errorf("finding the github.com/paulmach/osm module (pass -pbf): %w", err)
+		}
+		pbf = filepath.Join(strings.TrimSpace(string(dir)), "testdata", "delaware-latest.osm.pbf")
+	}
+	ex, err := cut(pbf)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	streets, err := ex.xmlGzip()
+	if err != nil {
+		return err
+	}
+	parks := ex.parkStations()
+	pop, err := ex.population()
+	if err != nil {
+		return err
+	}
+	events, err := makeEvents(streets, parks, pop)
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{"streets.osm.gz", streets},
+		{"stations.csv", stationsCSV(parks)},
+		{"population.csv", populationCSV(pop)},
+		{"areas.geojson", areasGeoJSON()},
+		{"events.csv", events},
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(out, f.name), f.data, 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s (%d bytes)\n", filepath.Join(out, f.name), len(f.data))
+	}
+	fmt.Printf("%d ways, %d nodes; %d parks; population %d on %d cells\n", len(ex.ways), len(ex.used), len(parks), census2020, len(pop))
+	return nil
+}
+
+// extract is what is kept of the box.
+type extract struct {
+	nodes map[osm.NodeID]orb.Point // every node of the file (ways come after nodes)
+	ways  []*osm.Way               // highway ways touching the box, and the parks
+	parks []*osm.Way
+	used  []osm.NodeID // nodes of the kept ways, ascending
+}
+
+func cut(path string) (*extract, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := osmpbf.New(context.Background(), f, 1)
+	defer sc.Close()
+	sc.SkipRelations = true
+	ex := &extract{nodes: map[osm.NodeID]orb.Point{}}
+	for sc.Scan() {
+		switch o := sc.Object().(type) {
+		case *osm.Node:
+			ex.nodes[o.ID] = orb.Point{o.Lon, o.Lat}
+		case *osm.Way:
+			switch {
+			case o.Tags.Find("highway") != "" && ex.touches(o):
+				ex.ways = append(ex.ways, o)
+			case o.Tags.Find("leisure") == "park" && o.Tags.Find("name") != "" && ex.isPark(o):
+				ex.ways = append(ex.ways, o)
+				ex.parks = append(ex.parks, o)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	seen := map[osm.NodeID]bool{}
+	for _, w := range ex.ways {
+		for _, n := range w.Nodes {
+			if !seen[n.ID] {
+				seen[n.ID] = true
+				ex.used = append(ex.used, n.ID)
+			}
+		}
+	}
+	slices.Sort(ex.used)
+	slices.SortFunc(ex.ways, func(a, b *osm.Way) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(ex.parks, func(a, b *osm.Way) int { return cmp.Compare(a.ID, b.ID) })
+	return ex, nil
+}
+
+// touches reports whether a way has a node in the box (and all its nodes in
+// the file).
+func (ex *extract) touches(w *osm.Way) bool {
+	in := false
+	for _, n := range w.Nodes {
+		p, ok := ex.nodes[n.ID]
+		if !ok {
+			return false
+		}
+		in = in || box.Contains(p)
+	}
+	return in
+}
+
+func (ex *extract) ring(w *osm.Way) (orb.Ring, bool) {
+	var r orb.Ring
+	for _, n := range w.Nodes {
+		p, ok := ex.nodes[n.ID]
+		if !ok {
+			return nil, false
+		}
+		r = append(r, p)
+	}
+	return r, len(r) >= 4 && r.Closed()
+}
+
+// isPark keeps closed park ways of at least minParkM2 whose centroid lies in
+// the box.
+func (ex *extract) isPark(w *osm.Way) bool {
+	r, ok := ex.ring(w)
+	if !ok || geo.Area(orb.Polygon{r}) < minParkM2 {
+		return false
+	}
+	c, _ := planar.CentroidArea(orb.Polygon{r})
+	return box.Contains(c)
+}
+
+// xmlGzip writes the kept ways and their nodes as gzipped OSM XML, without
+// per-object metadata (user, version, timestamp).
+func (ex *extract) xmlGzip() ([]byte, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	w := bufio.NewWriter(zw)
+	w.WriteString(xml.Header)
+	w.WriteString("<!-- OpenStreetMap data (c) OpenStreetMap contributors, available under the Open Database License 1.0 (ODbL):\n" +
+		"     https://www.openstreetmap.org/copyright. Cut from delaware-latest.osm.pbf (github.com/paulmach/osm v0.8.0 testdata)\n" +
+		"     by walkshed's data/tools/demogen: the ways with a highway tag that have a node in the bounds, the named parks, and their nodes. -->\n")
+	fmt.Fprintf(w, "<osm version=\"0.6\" generator=\"walkshed data/tools/demogen\" copyright=%q attribution=%q license=%q>\n",
+		osm.Copyright, osm.Attribution, osm.License)
+	fmt.Fprintf(w, " <bounds minlat=\"%.7f\" minlon=\"%.7f\" maxlat=\"%.7f\" maxlon=\"%.7f\"/>\n", box.Min[1], box.Min[0], box.Max[1], box.Max[0])
+	for _, id := range ex.used {
+		p := ex.nodes[id]
+		fmt.Fprintf(w, " <node id=\"%d\" lat=\"%.7f\" lon=\"%.7f\"/>\n", id, p[1], p[0])
+	}
+	for _, way := range ex.ways {
+		fmt.Fprintf(w, " <way id=\"%d\">\n", way.ID)
+		for _, n := range way.Nodes {
+			fmt.Fprintf(w, "  <nd ref=\"%d\"/>\n", n.ID)
+		}
+		for _, t := range way.Tags {
+			fmt.Fprintf(w, "  <tag k=\"%s\" v=\"%s\"/>\n", attr(t.Key), attr(t.Value))
+		}
+		w.WriteString(" </way>\n")
+	}
+	w.WriteString("</osm>\n")
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// attr escapes s for an XML attribute value.
+func attr(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// park is a station: a named park at the point of its outline nearest a
+// walkable street.
+type park struct {
+	id, name string
+	pos      orb.Point
+}
+
+// parkStations places each park at its entrance: the vertex of its outline
+// nearest to a node of a walkable street (walknet's rule), first in outline
+// order among equals. Park centroids would sit inside large parks, far from
+// any street.
+func (ex *extract) parkStations() []park {
+	var street []orb.Point
+	seen := map[osm.NodeID]bool{}
+	for _, w := range ex.ways {
+		if w.Tags.Find("highway") == "" || !walknet.Walkable(w.Tags) {
+			continue
+		}
+		for _, n := range w.Nodes {
+			if !seen[n.ID] {
+				seen[n.ID] = true
+				street = append(street, ex.nodes[n.ID])
+			}
+		}
+	}
+	var out []park
+	for _, w := range ex.parks {
+		r, _ := ex.ring(w)
+		best, at := math.Inf(1), r[0]
+		for _, v := range r {
+			for _, s := range street {
+				if d := float64(coverage.Distance(v, s)); d < best {
+					best, at = d, v
+				}
+			}
+		}
+		out = append(out, park{id: fmt.Sprintf("way/%d", w.ID), name: w.Tags.Find("name"), pos: at})
+	}
+	return out
+}
+
+func stationsCSV(ps []park) []byte {
+	var b bytes.Buffer
+	b.WriteString("id,name,lon,lat\n")
+	for _, p := range ps {
+		fmt.Fprintf(&b, "%s,%s,%.7f,%.7f\n", p.id, csvQuote(p.name), p.pos[0], p.pos[1])
+	}
+	return b.Bytes()
+}
+
+func csvQuote(s string) string {
+	if strings.ContainsAny(s, ",\"\n") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}
+
+// cellPop is one populated cell.
+type cellPop struct {
+	cell h3.Cell
+	pop  int
+}
+
+// population spreads census2020 over the H3 cells along residential and
+// living streets inside the box, in proportion to street length, rounded to
+// integers by largest remainder so the total is exact.
+func (ex *extract) population() ([]cellPop, error) {
+	length := map[h3.Cell]float64{}
+	for _, w := range ex.ways {
+		if h := w.Tags.Find("highway"); h != "residential" && h != "living_street" {
+			continue
+		}
+		for i := 1; i < len(w.Nodes); i++ {
+			a, b := ex.nodes[w.Nodes[i-1].ID], ex.nodes[w.Nodes[i].ID]
+			d := geo.Distance(a, b)
+			n := max(1, int(math.Ceil(d/stepM)))
+			for k := range n {
+				t := (float64(k) + 0.5) / float64(n)
+				p := orb.Point{a[0] + t*(b[0]-a[0]), a[1] + t*(b[1]-a[1])}
+				if !box.Contains(p) {
+					continue
+				}
+				c, err := coverage.CellOf(p, res)
+				if err != nil {
+					return nil, err
+				}
+				length[c] += d / float64(n)
+			}
+		}
+	}
+	var total float64
+	cells := make([]h3.Cell, 0, len(length))
+	for c, l := range length {
+		cells = append(cells, c)
+		total += l
+	}
+	slices.Sort(cells)
+	type share struct {
+		i    int
+		frac float64
+	}
+	out := make([]cellPop, len(cells))
+	fr := make([]share, len(cells))
+	given := 0
+	for i, c := range cells {
+		exact := census2020 * length[c] / total
+		out[i] = cellPop{cell: c, pop: int(math.Floor(exact))}
+		fr[i] = share{i, exact - math.Floor(exact)}
+		given += out[i].pop
+	}
+	slices.SortStableFunc(fr, func(a, b share) int { return cmp.Compare(b.frac, a.frac) })
+	for k := 0; given < census2020; k++ {
+		out[fr[k].i].pop++
+		given++
+	}
+	return slices.DeleteFunc(out, func(c cellPop) bool { return c.pop == 0 }), nil
+}
+
+func populationCSV(cs []cellPop) []byte {
+	var b bytes.Buffer
+	b.WriteString("h3,population\n")
+	for _, c := range cs {
+		fmt.Fprintf(&b, "%s,%d\n", c.cell, c.pop)
+	}
+	return b.Bytes()
+}
+
+// areasGeoJSON splits the box (with a margin) into four quadrants at the
+// town centre.
+func areasGeoJSON() []byte {
+	type feature struct {
+		Type       string            `json:"type"`
+		Properties map[string]string `json:"properties"`
+		Geometry   map[string]any    `json:"geometry"`
+	}
+	// A margin past the box keeps every edge cell's centre in some area.
+	const m = 0.01
+	x0, x1, x2 := box.Min[0]-m, centre[0], box.Max[0]+m
+	y0, y1, y2 := box.Min[1]-m, centre[1], box.Max[1]+m
+	quad := func(name string, w, s, e, n float64) feature {
+		ring := [][2]float64{{w, s}, {e, s}, {e, n}, {w, n}, {w, s}}
+		return feature{"Feature", map[string]string{"name": name, "parent": "Newark"},
+			map[string]any{"type": "Polygon", "coordinates": [][][2]float64{ring}}}
+	}
+	fc := map[string]any{"type": "FeatureCollection", "features": []feature{
+		quad("North-west", x0, y1, x1, y2),
+		quad("North-east", x1, y1, x2, y2),
+		quad("South-west", x0, y0, x1, y1),
+		quad("South-east", x1, y0, x2, y1),
+	}}
+	b, _ := json.MarshalIndent(fc, "", " ")
+	return append(b, '\n')
+}
+
+// makeEvents analyses the study on the street network and places a new park
+// in each of the three most populous gaps, then closes the park whose loss
+// uncovers the fewest people.
+func makeEvents(streets []byte, parks []park, pop []cellPop) ([]byte, error) {
+	ctx := context.Background()
+	g, err := walknet.LoadReader(ctx, bytes.NewReader(streets), "streets.osm.gz", walknet.Options{})
+	if err != nil {
+		return nil, err
+	}
+	cells := make([]coverage.Cell, len(pop))
+	for i, c := range pop {
+		cells[i] = coverage.Cell{H3: c.cell, Pos: coverage.CellCenter(c.cell), Population: float64(c.pop)}
+	}
+	set := coverage.DefaultSettings
+	reach, err := walknet.NewReach(ctx, g, cells, set.SpeedKmh, 4*set.Minutes, walknet.Options{})
+	if err != nil {
+		return nil, err
+	}
+	stations := make([]coverage.Station, len(parks))
+	for i, p := range parks {
+		stations[i] = coverage.Station{ID: p.id, Name: p.name, Pos: p.pos}
+	}
+	analyze := func(st []coverage.Station) (*coverage.Result, error) {
+		return coverage.Analyze(ctx, coverage.Study{Settings: set, Stations: st, Cells: cells}, reach, nil)
+	}
+	base, err := analyze(stations)
+	if err != nil {
+		return nil, err
+	}
+	if len(base.Gaps) < 3 {
+		return nil, fmt.Errorf("only %d gaps; the demo wants three openings", len(base.Gaps))
+	}
+	closeAt, least := -1, math.Inf(1)
+	for i := range stations {
+		r, err := analyze(slices.Delete(slices.Clone(stations), i, i+1))
+		if err != nil {
+			return nil, err
+		}
+		if lost := base.Totals().CoveredPopulation - r.Totals().CoveredPopulation; lost < least {
+			closeAt, least = i, lost
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString("date,action,id,lon,lat,name\n")
+	dates := []string{"2025-04-01", "2025-06-15", "2025-09-01"}
+	for k, gp := range base.Gaps[:3] {
+		if k == 2 {
+			c := stations[closeAt]
+			fmt.Fprintf(&b, "2025-07-01,close,%s,%.7f,%.7f,%s\n", c.ID, c.Pos[0], c.Pos[1], csvQuote(c.Name))
+		}
+		fmt.Fprintf(&b, "%s,open,new-park-%d,%.7f,%.7f,New park in gap %d\n", dates[k], k+1, gp.Point[0], gp.Point[1], gp.ID)
+	}
+	return b.Bytes(), nil
+}
