@@ -1,11 +1,17 @@
 package main
 
 import (
-	"fmt"
+	"log/slog"
+	"os"
 
 	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/format/geotiff"
 )
 
+// readRaster reads a population GeoTIFF; warnings (fill values read
+// without a nodata tag) go to stderr.
 func readRaster(path string, res int) (coverage.Population, error) {
-	return coverage.Population{}, fmt.Errorf("%s: GeoTIFF population rasters are not supported by this build", path)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	pop, _, err := geotiff.Read(path, res, log)
+	return pop, err
 }
