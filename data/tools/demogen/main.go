@@ -8,7 +8,7 @@
 //	population.csv   a modelled population on H3 res-9 cells: Newark's 2020 census total spread along
 //	                 residential streets in proportion to their length
 //	areas.geojson    the box split into four quadrants at the town centre
-//	events.csv       modelled openings in the three most populous gaps and one closing
+//	events.csv       modelled openings in the three most populous gaps and one closing (dates invented)
 //
 // The output is deterministic: the same input gives the same bytes.
 //
@@ -404,8 +404,9 @@ func areasGeoJSON() []byte {
 }
 
 // makeEvents analyses the study on the street network and places a new park
-// in each of the three most populous gaps, then closes the park whose loss
-// uncovers the fewest people.
+// in each of the three most populous gaps (at the gap cell from which it
+// newly covers the most people), and closes the park whose loss uncovers the
+// fewest people.
 func makeEvents(streets []byte, parks []park, pop []cellPop) ([]byte, error) {
 	ctx := context.Background()
 	g, err := walknet.LoadReader(ctx, bytes.NewReader(streets), "streets.osm.gz", walknet.Options{})
@@ -453,7 +454,24 @@ func makeEvents(streets []byte, parks []park, pop []cellPop) ([]byte, error) {
 			c := stations[closeAt]
 			fmt.Fprintf(&b, "2025-07-01,close,%s,%.7f,%.7f,%s\n", c.ID, c.Pos[0], c.Pos[1], csvQuote(c.Name))
 		}
-		fmt.Fprintf(&b, "%s,open,new-park-%d,%.7f,%.7f,New park in gap %d\n", dates[k], k+1, gp.Point[0], gp.Point[1], gp.ID)
+		// The gap cell from which a new park would newly cover the most people.
+		at, most := gp.Cells[0], -1.0
+		for _, c := range gp.Cells {
+			gain := 0.0
+			err := reach.Within(ctx, cells[c].Pos, set.Minutes, func(i int32, _ coverage.Minutes) {
+				if !base.Covered(int(i)) {
+					gain += cells[i].Population
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+			if gain > most {
+				at, most = c, gain
+			}
+		}
+		p := cells[at].Pos
+		fmt.Fprintf(&b, "%s,open,new-park-%d,%.7f,%.7f,New park in gap %d\n", dates[k], k+1, p[0], p[1], gp.ID)
 	}
 	return b.Bytes(), nil
 }
