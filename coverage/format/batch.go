@@ -74,15 +74,54 @@ func (b *Batch) AddPath(name string, write func(tmpPath string) error) error {
 	return nil
 }
 
-// Commit renames every prepared file into place.
+// Commit renames every prepared file into place. The previous outputs are
+// first moved aside; if any rename fails, those already renamed are put back,
+// so the folder holds either all the new outputs or all the old ones.
 func (b *Batch) Commit() error {
-	err := CommitFiles(b.pending)
-	if err != nil {
-		b.Abort()
+	type moved struct{ final, backup string }
+	var backups []moved
+	var done []string
+	rollback := func() {
+		for i := len(done) - 1; i >= 0; i-- {
+			os.Remove(done[i])
+		}
+		for i := len(backups) - 1; i >= 0; i-- {
+			os.Rename(backups[i].backup, backups[i].final)
+		}
+	}
+	for _, p := range b.pending {
+		if _, err := os.Lstat(p[1]); err == nil {
+			bak := p[0] + ".previous"
+			if err := os.Rename(p[1], bak); err != nil {
+				rollback()
+				b.Abort()
+				return fmt.Errorf("format: %w", err)
+			}
+			backups = append(backups, moved{p[1], bak})
+		}
+	}
+	for _, p := range b.pending {
+		if err := commitHook(p[1]); err != nil {
+			rollback()
+			b.Abort()
+			return fmt.Errorf("format: %w", err)
+		}
+		if err := os.Rename(p[0], p[1]); err != nil {
+			rollback()
+			b.Abort()
+			return fmt.Errorf("format: %w", err)
+		}
+		done = append(done, p[1])
+	}
+	for _, m := range backups {
+		os.RemoveAll(m.backup)
 	}
 	b.pending = nil
-	return err
+	return nil
 }
+
+// commitHook lets tests fail a commit midway.
+var commitHook = func(final string) error { return nil }
 
 // Abort removes every prepared temporary file.
 func (b *Batch) Abort() {
