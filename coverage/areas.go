@@ -38,14 +38,24 @@ func AreaOf(areas []Area, pts []orb.Point) []int32 {
 // containing its centre) and of each parent named by the areas (level
 // "parent"), in input order, parents after areas.
 func SummarizeAreas(r *Result, areas []Area) []AreaSummary {
+	return summarizeAreas(r, areas, nil)
+}
+
+// summarizeAreas is SummarizeAreas with the cells' areas already known
+// (cellArea, from an earlier summary of the same cells and areas), or nil.
+// It keeps the assignment in r for the next call.
+func summarizeAreas(r *Result, areas []Area, cellArea []int32) []AreaSummary {
 	if len(areas) == 0 {
 		return nil
 	}
-	centres := make([]orb.Point, len(r.Cells))
-	for i, c := range r.Cells {
-		centres[i] = c.Pos
+	if len(cellArea) != len(r.Cells) {
+		centres := make([]orb.Point, len(r.Cells))
+		for i, c := range r.Cells {
+			centres[i] = c.Pos
+		}
+		cellArea = AreaOf(areas, centres)
 	}
-	cellArea := AreaOf(areas, centres)
+	r.cellArea = cellArea
 	spos := make([]orb.Point, len(r.Stations))
 	for i, s := range r.Stations {
 		spos[i] = s.Pos

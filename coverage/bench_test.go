@@ -2,8 +2,10 @@ package coverage_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/walkshed/walkshed/coverage"
 	"github.com/walkshed/walkshed/coverage/synth"
@@ -64,4 +66,45 @@ func BenchmarkAnalyzeCrowShanghai(b *testing.B) {
 	b.ReportMetric(float64(len(st.Cells))*float64(b.N)/b.Elapsed().Seconds(), "cells/s")
 	b.ReportMetric(res.Totals().Share()*100, "%covered")
 	b.ReportMetric(float64(len(res.Gaps)), "gaps")
+}
+
+// BenchmarkUpdateShanghai opens 10 stations (in the 10 largest gaps) and
+// closes 10 (spread over the list) on the Shanghai-scale study, and reports
+// how many times faster that is than the full analysis it replaces, both
+// measured in this run.
+func BenchmarkUpdateShanghai(b *testing.B) {
+	st := shanghai(b)
+	study := coverage.Study{Settings: shanghaiSettings(), Stations: st.Stations, Cells: st.Cells}
+	reach := coverage.NewCrow(st.Cells, 4)
+	ctx := context.Background()
+	var base *coverage.Result
+	const fullRuns = 3
+	t0 := time.Now()
+	for range fullRuns {
+		var err error
+		if base, err = coverage.Analyze(ctx, study, reach, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	full := time.Since(t0) / fullRuns
+	var events []coverage.Event
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for k, g := range base.Gaps[:10] {
+		events = append(events, coverage.Event{Date: day, Action: coverage.Open, Source: "bench", Station: coverage.Station{ID: fmt.Sprintf("new-%d", k), Pos: g.Point}})
+	}
+	for k := 0; k < 10; k++ {
+		s := st.Stations[(k*1237+11)%len(st.Stations)]
+		events = append(events, coverage.Event{Date: day.AddDate(0, 0, 1), Action: coverage.Close, Source: "bench", Station: coverage.Station{ID: s.ID}})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r := *base
+		if _, err := coverage.Update(ctx, &r, reach, events); err != nil {
+			b.Fatal(err)
+		}
+	}
+	per := b.Elapsed() / time.Duration(b.N)
+	b.ReportMetric(float64(full)/float64(per), "x-faster-than-analyze")
+	b.ReportMetric(full.Seconds(), "analyze-s")
 }

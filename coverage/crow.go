@@ -23,9 +23,25 @@ type Crow struct {
 }
 
 var (
-	_ Reach   = (*Crow)(nil)
-	_ Counter = (*Crow)(nil)
+	_ Reach     = (*Crow)(nil)
+	_ Counter   = (*Crow)(nil)
+	_ CellTimer = (*Crow)(nil)
 )
+
+// CellTimer is implemented by reach models that time cells from a point
+// directly, without a search (the straight line): updates then visit only
+// the cells that can change.
+type CellTimer interface {
+	// TimeCells calls fn with the time from p to each cell in [lo, hi).
+	TimeCells(p orb.Point, lo, hi int32, fn func(cell int32, m Minutes))
+}
+
+// TimeCells implements CellTimer.
+func (c *Crow) TimeCells(p orb.Point, lo, hi int32, fn func(cell int32, m Minutes)) {
+	for i := lo; i < hi; i++ {
+		fn(i, c.speed.Walk(Distance(p, c.cells[i].Pos)))
+	}
+}
 
 // Counter is implemented by reach models that can count, for every cell, the
 // stations within a time limit (the straight-line model does it cheaply).

@@ -23,30 +23,47 @@ func Dissolve(cells []h3.Cell) orb.Polygon {
 	for _, c := range cells {
 		in[c] = true
 	}
-	type edge struct {
-		pts  []orb.Point
-		used bool
-	}
-	var edges []edge
-	starts := make(map[vkey][]int)
+	var edges [][]orb.Point
 	for _, c := range cells {
 		for _, e := range c.DirectedEdges() {
 			if in[e.Destination()] {
 				continue
 			}
-			pts := edgeLine(e)
-			if len(pts) < 2 {
-				continue
+			if pts := edgeLine(e); len(pts) >= 2 {
+				edges = append(edges, pts)
 			}
-			starts[keyOf(pts[0])] = append(starts[keyOf(pts[0])], len(edges))
-			edges = append(edges, edge{pts: pts})
 		}
+	}
+	return chainOutline(edges)
+}
+
+// chainOutline chains boundary edges (each a polyline traced with the set
+// on its left) into the outline polygon.
+func chainOutline(lines [][]orb.Point) orb.Polygon {
+	if len(lines) == 0 {
+		return nil
+	}
+	type edge struct {
+		pts  []orb.Point
+		used bool
+	}
+	edges := make([]edge, len(lines))
+	starts := make(map[vkey][]int, len(lines))
+	for i, pts := range lines {
+		edges[i].pts = pts
+		k := keyOf(pts[0])
+		starts[k] = append(starts[k], i)
 	}
 	// Coordinates of one vertex computed from two cells can differ in the
 	// last bits; vertices are matched on a 1e-9° grid (0.1 mm) including the
 	// neighbouring grid keys.
 	find := func(p orb.Point) int {
 		k := keyOf(p)
+		for _, i := range starts[k] {
+			if !edges[i].used {
+				return i
+			}
+		}
 		for dx := int64(-1); dx <= 1; dx++ {
 			for dy := int64(-1); dy <= 1; dy++ {
 				for _, i := range starts[vkey{k.x + dx, k.y + dy}] {

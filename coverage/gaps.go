@@ -5,27 +5,68 @@ import (
 	"slices"
 
 	"github.com/paulmach/orb"
-	"github.com/uber/h3-go/v4"
 )
+
+// cellTopo is what gap finding needs to know about a cell's edges: the
+// demand cell across each edge (its index in Result.Cells, or -1) and the
+// edge's boundary polyline. It is computed once per cell through H3 and kept
+// in the Result, so updates rebuild gaps without calling H3 again.
+type cellTopo struct {
+	n    int8
+	nbr  [6]int32
+	edge [6][]orb.Point
+}
+
+// topo returns cell i's topology, computing it on first use.
+func (r *Result) topo(i int32) *cellTopo {
+	if len(r.topoCache) != len(r.Cells) {
+		r.topoCache = make([]*cellTopo, len(r.Cells))
+	}
+	if t := r.topoCache[i]; t != nil {
+		return t
+	}
+	t := &cellTopo{}
+	for _, e := range r.Cells[i].H3.DirectedEdges() {
+		if t.n == 6 {
+			break
+		}
+		t.nbr[t.n] = int32(r.CellIndex(e.Destination()))
+		t.edge[t.n] = edgeLine(e)
+		t.n++
+	}
+	r.topoCache[i] = t
+	return t
+}
+
+// uncovered reports whether cell i belongs in a gap.
+func (r *Result) uncovered(i int32) bool {
+	return i >= 0 && !r.Covered(int(i)) && r.Cells[i].Population > 0
+}
 
 // FindGaps groups the uncovered populated cells of r into gaps: connected
 // sets under H3 adjacency. Gaps are ranked by population (ties: the gap
-// whose first cell has the lower H3 index first) and numbered from 1.
+// whose lowest cell index is lower first) and numbered from 1.
 func FindGaps(r *Result) []Gap {
-	index := make(map[h3.Cell]int32)
-	for i, c := range r.Cells {
-		if !r.Covered(i) && c.Population > 0 {
-			index[c.H3] = int32(i)
+	var seeds []int32
+	for i := range r.Cells {
+		if r.uncovered(int32(i)) {
+			seeds = append(seeds, int32(i))
 		}
 	}
-	visited := make(map[int32]bool, len(index))
+	gaps := components(r, seeds)
+	rankGaps(gaps)
+	return gaps
+}
+
+// components finds the connected components of uncovered cells reached from
+// seeds (in seed order) and finishes each gap (population, worst time,
+// representative point, outline).
+func components(r *Result, seeds []int32) []Gap {
+	visited := make([]bool, len(r.Cells))
 	var gaps []Gap
 	var stack []int32
-	// Visit cells in index order so gaps (and their cell lists) are
-	// deterministic.
-	for i, c := range r.Cells {
-		start := int32(i)
-		if _, ok := index[c.H3]; !ok || visited[start] {
+	for _, start := range seeds {
+		if !r.uncovered(start) || visited[start] {
 			continue
 		}
 		var g Gap
@@ -35,52 +76,71 @@ func FindGaps(r *Result) []Gap {
 			j := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			g.Cells = append(g.Cells, j)
-			for _, n := range r.Cells[j].H3.GridDisk(1) {
-				if k, ok := index[n]; ok && !visited[k] {
-					visited[k] = true
-					stack = append(stack, k)
+			t := r.topo(j)
+			for k := int8(0); k < t.n; k++ {
+				if n := t.nbr[k]; r.uncovered(n) && !visited[n] {
+					visited[n] = true
+					stack = append(stack, n)
 				}
 			}
 		}
 		slices.Sort(g.Cells)
+		finishGap(r, &g)
 		gaps = append(gaps, g)
 	}
-	for gi := range gaps {
-		g := &gaps[gi]
-		var sx, sy, w float64
-		g.MaxMinutes = 0
-		for _, j := range g.Cells {
-			c := r.Cells[j]
-			g.Population += c.Population
-			// Weighted centre in a plane around the first cell, so gaps on
-			// the antimeridian average correctly.
-			ref := r.Cells[g.Cells[0]].Pos
-			sx += (ref[0] + wrapLon(c.Pos[0]-ref[0])) * c.Population
-			sy += c.Pos[1] * c.Population
-			w += c.Population
-			if m := r.Access[j].Minutes; m > g.MaxMinutes || math.IsInf(float64(m), 1) {
-				g.MaxMinutes = m
-			}
+	return gaps
+}
+
+// finishGap computes a gap's population, worst time, representative point
+// and outline from its cells.
+func finishGap(r *Result, g *Gap) {
+	var sx, sy, w float64
+	g.MaxMinutes = 0
+	ref := r.Cells[g.Cells[0]].Pos
+	for _, j := range g.Cells {
+		c := r.Cells[j]
+		g.Population += c.Population
+		// Weighted centre in a plane around the first cell, so gaps on
+		// the antimeridian average correctly.
+		sx += (ref[0] + wrapLon(c.Pos[0]-ref[0])) * c.Population
+		sy += c.Pos[1] * c.Population
+		w += c.Population
+		if m := r.Access[j].Minutes; m > g.MaxMinutes || math.IsInf(float64(m), 1) {
+			g.MaxMinutes = m
 		}
-		centre := orb.Point{sx / w, sy / w}
-		best, bestD := g.Cells[0], Meters(math.Inf(1))
-		for _, j := range g.Cells {
-			if d := Distance(centre, r.Cells[j].Pos); d < bestD {
-				best, bestD = j, d
-			}
-		}
-		g.Point = r.Cells[best].Pos
-		cells := make([]h3.Cell, len(g.Cells))
-		for k, j := range g.Cells {
-			cells[k] = r.Cells[j].H3
-		}
-		g.Outline = Dissolve(cells)
 	}
-	slices.SortStableFunc(gaps, func(a, b Gap) int {
+	centre := orb.Point{sx / w, sy / w}
+	best, bestD := g.Cells[0], Meters(math.Inf(1))
+	for _, j := range g.Cells {
+		if d := Distance(centre, r.Cells[j].Pos); d < bestD {
+			best, bestD = j, d
+		}
+	}
+	g.Point = r.Cells[best].Pos
+	var lines [][]orb.Point
+	for _, j := range g.Cells {
+		t := r.topo(j)
+		for k := int8(0); k < t.n; k++ {
+			if !r.uncovered(t.nbr[k]) && len(t.edge[k]) >= 2 {
+				lines = append(lines, t.edge[k])
+			}
+		}
+	}
+	g.Outline = chainOutline(lines)
+}
+
+// rankGaps orders gaps by population, largest first, ties by lowest cell
+// index, and numbers them from 1.
+func rankGaps(gaps []Gap) {
+	slices.SortFunc(gaps, func(a, b Gap) int {
 		switch {
 		case a.Population > b.Population:
 			return -1
 		case a.Population < b.Population:
+			return 1
+		case a.Cells[0] < b.Cells[0]:
+			return -1
+		case a.Cells[0] > b.Cells[0]:
 			return 1
 		}
 		return 0
@@ -88,5 +148,49 @@ func FindGaps(r *Result) []Gap {
 	for i := range gaps {
 		gaps[i].ID = i + 1
 	}
-	return gaps
+}
+
+// UpdateGaps recomputes the gaps of r after the access of the cells in
+// changed changed (time or coverage), given the gaps before. Only the gaps
+// touching a changed cell are rebuilt; the result equals FindGaps.
+func UpdateGaps(r *Result, old []Gap, changed []int32) []Gap {
+	if len(changed) == 0 {
+		return old
+	}
+	touched := make([]bool, len(r.Cells))
+	for _, c := range changed {
+		touched[c] = true
+		if r.uncovered(c) {
+			t := r.topo(c)
+			for k := int8(0); k < t.n; k++ {
+				if t.nbr[k] >= 0 {
+					touched[t.nbr[k]] = true
+				}
+			}
+		}
+	}
+	// A gap is stale when it holds a changed cell or a neighbour of a cell
+	// that is uncovered now.
+	stale := map[int]bool{}
+	for gi, g := range old {
+		for _, c := range g.Cells {
+			if touched[c] {
+				stale[gi] = true
+				break
+			}
+		}
+	}
+	var kept []Gap
+	seeds := slices.Clone(changed)
+	for gi, g := range old {
+		if stale[gi] {
+			seeds = append(seeds, g.Cells...)
+		} else {
+			kept = append(kept, g)
+		}
+	}
+	slices.Sort(seeds)
+	kept = append(kept, components(r, seeds)...)
+	rankGaps(kept)
+	return kept
 }

@@ -64,6 +64,9 @@ type Result struct {
 	Areas           []AreaSummary
 
 	Created time.Time
+
+	cellArea  []int32     // area of each cell, kept from the last area summary
+	topoCache []*cellTopo // edges of the cells gap finding has looked at, by cell
 }
 
 // Covered reports whether cell i is within the threshold of a station.

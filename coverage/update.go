@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"github.com/tidwall/rtree"
 )
 
 // Action is what happens to a station.
@@ -93,11 +92,77 @@ type updater struct {
 	stations []Station
 	closed   []bool
 	byID     map[string]int32
-	tree     rtree.RTreeG[int32] // open stations
-	access   []Access
-	inReach  []int32
-	covered  float64
-	active   int
+	vec      [][3]float64 // stations on the unit sphere, filled on the first closing
+	// The cells each station served, filled on the first closing: the
+	// original stations' in CSR arrays, later changes appended in extra.
+	// Lists may hold cells that moved on since; readers check.
+	servedOff, servedCells []int32
+	servedExtra            map[int32][]int32
+	access                 []Access
+	inReach                []int32
+	covered                float64
+	active                 int
+	changed                []int32 // cells whose access changed, possibly repeated
+	out                    []Access
+
+	// With a model that times cells directly (the straight line), openings
+	// visit only blocks of cells that one could improve.
+	timer  CellTimer
+	blocks []block
+}
+
+// block is a run of cells in H3 order (spatially compact) with its lon/lat
+// box and its slowest time.
+type block struct {
+	lo, hi   int32
+	min, max [2]float64
+	slowest  Minutes
+	dirty    bool // slowest may have dropped: recompute before use
+}
+
+const blockSize = 256
+
+func (u *updater) buildBlocks() {
+	n := int32(len(u.r.Cells))
+	for lo := int32(0); lo < n; lo += blockSize {
+		b := block{lo: lo, hi: min(lo+blockSize, n), min: [2]float64{math.Inf(1), math.Inf(1)}, max: [2]float64{math.Inf(-1), math.Inf(-1)}}
+		for _, c := range u.r.Cells[b.lo:b.hi] {
+			b.min = [2]float64{min(b.min[0], c.Pos[0]), min(b.min[1], c.Pos[1])}
+			b.max = [2]float64{max(b.max[0], c.Pos[0]), max(b.max[1], c.Pos[1])}
+		}
+		if b.max[0]-b.min[0] > 180 {
+			// A block across the antimeridian: a whole-longitude box stays a
+			// valid (if loose) bound.
+			b.min[0], b.max[0] = -180, 180
+		}
+		u.refreshBlock(&b)
+		u.blocks = append(u.blocks, b)
+	}
+}
+
+func (u *updater) refreshBlock(b *block) {
+	b.slowest, b.dirty = 0, false
+	for _, a := range u.access[b.lo:b.hi] {
+		if !a.Minutes.Reached() {
+			b.slowest = Unreached
+			return
+		}
+		b.slowest = max(b.slowest, a.Minutes)
+	}
+}
+
+// raise notes that cell i got slower.
+func (u *updater) raise(i int32) {
+	if u.blocks == nil {
+		return
+	}
+	b := &u.blocks[i/blockSize]
+	if m := u.access[i].Minutes; !m.Reached() || m > b.slowest {
+		b.slowest = m
+		if !m.Reached() {
+			b.slowest = Unreached
+		}
+	}
 }
 
 func newUpdater(r *Result, reach Reach) (*updater, error) {
@@ -120,9 +185,12 @@ func newUpdater(r *Result, reach Reach) (*updater, error) {
 			return nil, fmt.Errorf("coverage: station id %q appears twice in the result", s.ID)
 		}
 		u.byID[s.ID] = int32(i)
-		u.tree.Insert(s.Pos, s.Pos, int32(i))
 	}
 	u.covered = r.Totals().CoveredPopulation
+	if t, ok := reach.(CellTimer); ok && !reach.Bound().Reached() {
+		u.timer = t
+		u.buildBlocks()
+	}
 	return u, nil
 }
 
@@ -132,6 +200,12 @@ func (u *updater) isCovered(a Access) bool {
 
 // record notes a cell's change of access into ch.
 func (u *updater) record(ch *Change, i int32, before, after Access) {
+	if before != after {
+		u.changed = append(u.changed, i)
+		if u.servedOff != nil && after.Station >= 0 {
+			u.servedExtra[after.Station] = append(u.servedExtra[after.Station], i)
+		}
+	}
 	if before.Minutes != after.Minutes {
 		ch.CellsRetimed++
 	}
@@ -171,29 +245,56 @@ func (u *updater) open(ctx context.Context, ev Event) (Change, error) {
 	u.stations = append(u.stations, ev.Station)
 	u.closed = append(u.closed, false)
 	u.byID[ev.Station.ID] = s
-	u.tree.Insert(ev.Station.Pos, ev.Station.Pos, s)
-	u.active++
-	// Only cells now slower than the new station can change: search
-	// up to the slowest current time (the model's bound caps it).
-	limit := u.reach.Bound()
-	var slowest Minutes
-	for _, a := range u.access {
-		if !a.Minutes.Reached() {
-			slowest = Unreached
-			break
-		}
-		slowest = max(slowest, a.Minutes)
+	if u.vec != nil {
+		u.vec = append(u.vec, unitVector(ev.Station.Pos))
 	}
-	limit = min(limit, slowest) // +Inf only for an unbounded model with unserved cells: search everywhere
-	err := u.reach.Within(ctx, ev.Station.Pos, limit, func(i int32, m Minutes) {
+	u.active++
+	improve := func(i int32, m Minutes) {
 		before := u.access[i]
 		if before.Better(m, s) {
 			u.access[i] = Access{Minutes: m, Station: s}
 			u.record(&ch, i, before, u.access[i])
 		}
-	})
-	if err != nil {
-		return ch, err
+	}
+	if u.blocks != nil {
+		// Only cells now slower than the new station can change. A block
+		// whose nearest point is farther than its slowest cell's time
+		// cannot hold one; the others are timed cell by cell.
+		p := ev.Station.Pos
+		speed := u.r.Settings.SpeedKmh
+		for bi := range u.blocks {
+			b := &u.blocks[bi]
+			if b.dirty {
+				u.refreshBlock(b)
+			}
+			// The latitude gap alone is a cheap first lower bound.
+			dlat := max(0, b.min[1]-p[1], p[1]-b.max[1])
+			if speed.Walk(Meters(dlat*degToRad*float64(EarthRadius))) >= b.slowest ||
+				speed.Walk(boxDistance(p, b.min, b.max)) >= b.slowest {
+				continue
+			}
+			n := len(ch.NewlyCovered) + len(ch.NoLonger) + ch.CellsRetimed
+			u.timer.TimeCells(p, b.lo, b.hi, improve)
+			if len(ch.NewlyCovered)+len(ch.NoLonger)+ch.CellsRetimed != n {
+				b.dirty = true
+			}
+		}
+	} else {
+		// Only cells now slower than the new station can change: search
+		// up to the slowest current time (the model's bound caps it).
+		limit := u.reach.Bound()
+		var slowest Minutes
+		for _, a := range u.access {
+			if !a.Minutes.Reached() {
+				slowest = Unreached
+				break
+			}
+			slowest = max(slowest, a.Minutes)
+		}
+		limit = min(limit, slowest) // +Inf only for an unbounded model with unserved cells: search everywhere
+		if err := u.reach.Within(ctx, ev.Station.Pos, limit, improve); err != nil {
+			return ch, err
+		}
 	}
 	if u.inReach != nil {
 		err := u.reach.Within(ctx, ev.Station.Pos, u.r.Settings.Minutes, func(i int32, _ Minutes) { u.inReach[i]++ })
@@ -217,7 +318,6 @@ func (u *updater) close(ctx context.Context, ev Event) (Change, error) {
 	}
 	delete(u.byID, ev.Station.ID)
 	u.closed[s] = true
-	u.tree.Delete(pos, pos, s)
 	u.active--
 	if u.inReach != nil {
 		err := u.reach.Within(ctx, pos, u.r.Settings.Minutes, func(i int32, _ Minutes) { u.inReach[i]-- })
@@ -225,14 +325,27 @@ func (u *updater) close(ctx context.Context, ev Event) (Change, error) {
 			return ch, err
 		}
 	}
+	if u.servedOff == nil {
+		u.buildServed()
+	}
+	// The cells s serves now.
 	var affected []int32
 	var farthest Meters
-	for i, a := range u.access {
-		if a.Station == s {
-			affected = append(affected, int32(i))
-			farthest = max(farthest, Distance(pos, u.r.Cells[i].Pos))
+	take := func(cells []int32) {
+		for _, i := range cells {
+			if u.access[i].Station == s {
+				affected = append(affected, i)
+				farthest = max(farthest, Distance(pos, u.r.Cells[i].Pos))
+			}
 		}
 	}
+	if int(s)+1 < len(u.servedOff) {
+		take(u.servedCells[u.servedOff[s]:u.servedOff[s+1]])
+	}
+	take(u.servedExtra[s])
+	delete(u.servedExtra, s)
+	slices.Sort(affected)
+	affected = slices.Compact(affected)
 	before := make([]Access, len(affected))
 	for k, i := range affected {
 		before[k] = u.access[i]
@@ -245,6 +358,7 @@ func (u *updater) close(ctx context.Context, ev Event) (Change, error) {
 	}
 	for k, i := range affected {
 		u.record(&ch, i, before[k], u.access[i])
+		u.raise(i)
 	}
 	u.finishChange(&ch)
 	return ch, nil
@@ -264,18 +378,26 @@ func (u *updater) renearest(ctx context.Context, pos orb.Point, farthest Meters,
 	if bound.Reached() {
 		rho = min(rho, farthest+speed.Distance(bound))
 	}
-	out := make([]Access, len(u.access))
+	if u.out == nil {
+		u.out = make([]Access, len(u.access))
+	}
+	out := u.out
 	var cand []int32
 	for {
 		cand = cand[:0]
-		bx := radiusBox(pos, rho*(1+1e-9)+1e-3)
-		for _, b := range bx.each() {
-			u.tree.Search(b[0], b[1], func(_, _ [2]float64, t int32) bool {
-				if Distance(pos, u.stations[t].Pos) <= rho {
-					cand = append(cand, t)
-				}
-				return true
-			})
+		if u.vec == nil {
+			u.vec = make([][3]float64, len(u.stations))
+			for t, st := range u.stations {
+				u.vec[t] = unitVector(st.Pos)
+			}
+		}
+		// Stations within ρ of pos, by chord length with a margin for
+		// rounding; the ρ test itself is then exact on the haversine.
+		pv, lim := unitVector(pos), chord2Of(rho)*(1+1e-9)+1e-18
+		for t, v := range u.vec {
+			if !u.closed[t] && chord2(pv, v) <= lim && Distance(pos, u.stations[t].Pos) <= rho {
+				cand = append(cand, int32(t))
+			}
 		}
 		slices.Sort(cand)
 		pts := make([]orb.Point, len(cand))
@@ -311,6 +433,29 @@ func (u *updater) renearest(ctx context.Context, pos orb.Point, farthest Meters,
 	}
 }
 
+// buildServed lists the cells each station serves (a counting sort).
+func (u *updater) buildServed() {
+	n := len(u.stations)
+	u.servedOff = make([]int32, n+1)
+	for _, a := range u.access {
+		if a.Station >= 0 {
+			u.servedOff[a.Station+1]++
+		}
+	}
+	for k := 1; k <= n; k++ {
+		u.servedOff[k] += u.servedOff[k-1]
+	}
+	u.servedCells = make([]int32, u.servedOff[n])
+	next := slices.Clone(u.servedOff[:n])
+	for i, a := range u.access {
+		if a.Station >= 0 {
+			u.servedCells[next[a.Station]] = int32(i)
+			next[a.Station]++
+		}
+	}
+	u.servedExtra = map[int32][]int32{}
+}
+
 // commit compacts the station list (closed stations removed, order kept)
 // and writes the working copy back into the result.
 func (u *updater) commit() {
@@ -337,5 +482,7 @@ func (u *updater) commit() {
 		u.r.InReach = nil
 	}
 	u.r.Created = time.Now().UTC()
-	u.r.Finish(u.r.AreaInputs())
+	slices.Sort(u.changed)
+	u.r.Gaps = UpdateGaps(u.r, u.r.Gaps, slices.Compact(u.changed))
+	u.r.Areas = summarizeAreas(u.r, u.r.AreaInputs(), u.r.cellArea)
 }

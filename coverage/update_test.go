@@ -115,6 +115,13 @@ func checkSameResult(t *testing.T, got, want *Result) {
 	if len(got.Gaps) != len(want.Gaps) {
 		t.Fatalf("%d gaps, full run %d", len(got.Gaps), len(want.Gaps))
 	}
+	for k := range got.Gaps {
+		g, w := got.Gaps[k], want.Gaps[k]
+		if g.ID != w.ID || g.Population != w.Population || !slices.Equal(g.Cells, w.Cells) ||
+			g.MaxMinutes != w.MaxMinutes || g.Point != w.Point || len(g.Outline) != len(w.Outline) {
+			t.Fatalf("gap %d: %+v, full run %+v", k, g, w)
+		}
+	}
 	gt, wt := got.Totals(), want.Totals()
 	if math.Abs(gt.CoveredPopulation-wt.CoveredPopulation) > 1e-6 {
 		t.Fatalf("covered %v, full run %v", gt.CoveredPopulation, wt.CoveredPopulation)
