@@ -194,9 +194,23 @@ func printSummary(w io.Writer, r *coverage.Result, ex format.Extras, crowShare f
 	}
 	fmt.Fprintf(w, "gaps        %s connected uncovered neighbourhoods\n", fmtInt(float64(len(r.Gaps))))
 	for _, g := range r.Gaps[:min(5, len(r.Gaps))] {
-		worst := "no station in reach"
-		if g.MaxMinutes.Reached() {
-			worst = fmt.Sprintf("up to %.1f min", float64(g.MaxMinutes))
+		var slowest coverage.Minutes
+		unreached := 0
+		for _, c := range g.Cells {
+			if m := r.Access[c].Minutes; m.Reached() {
+				slowest = max(slowest, m)
+			} else {
+				unreached++
+			}
+		}
+		var worst string
+		switch {
+		case unreached == len(g.Cells):
+			worst = "no station in reach"
+		case unreached > 0:
+			worst = fmt.Sprintf("up to %.1f min; %d cells with no station in reach", float64(slowest), unreached)
+		default:
+			worst = fmt.Sprintf("up to %.1f min", float64(slowest))
 		}
 		fmt.Fprintf(w, "  #%-3d %9s people  %4d cells  at %.5f,%.5f  %s\n", g.ID, fmtInt(g.Population), len(g.Cells), g.Point[0], g.Point[1], worst)
 	}
@@ -273,6 +287,17 @@ func (o *offsetHint) message() string {
 // half from a large median means the points were offset.
 func checkOffset(r *walknet.Reach, st []coverage.Station, given string) *offsetHint {
 	if given != "wgs84" && given != "" || len(st) == 0 {
+		return nil
+	}
+	// The offsets only exist inside mainland China: elsewhere map services
+	// use WGS-84, and the check must not fire.
+	inChina := 0
+	for _, s := range st {
+		if !crs.OutOfChina(s.Pos) {
+			inChina++
+		}
+	}
+	if inChina*2 < len(st) {
 		return nil
 	}
 	median := func(conv func(p coverage.Station) coverage.Station) float64 {
