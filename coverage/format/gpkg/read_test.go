@@ -86,11 +86,11 @@ func spoilt(t *testing.T, stmts ...string) string {
 func TestReadErrors(t *testing.T) {
 	utm := `INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84 / UTM zone 23S', 32723, 'EPSG', 32723, 'PROJCS["WGS 84 / UTM zone 23S",GEOGCS["WGS 84"]]', '')`
 	cases := []struct {
-		name  string
-		sql   []string
-		read  func(path string) error
-		want  []string
-		is    error
+		name string
+		sql  []string
+		read func(path string) error
+		want []string
+		is   error
 	}{
 		{"missing layer", nil, func(p string) error {
 			_, err := ReadPopulation(p, "population", ReadOptions{Layer: "grid"})
@@ -209,11 +209,11 @@ func utm23S(org string, code int, def string) (func(x, y float64) (float64, floa
 		return nil, fmt.Errorf("test resolver knows only EPSG:32723, not %s:%d", org, code)
 	}
 	const (
-		a   = 6378137.0
-		f   = 1 / 298.257223563
-		k0  = 0.9996
-		fe  = 500000.0
-		fn  = 10000000.0
+		a    = 6378137.0
+		f    = 1 / 298.257223563
+		k0   = 0.9996
+		fe   = 500000.0
+		fn   = 10000000.0
 		lon0 = -45.0
 	)
 	n := f / (2 - f)
