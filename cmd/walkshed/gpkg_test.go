@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const debianGIS = "apt-get install gdal-bin python3-gdal qgis qgis-providers python3-qgis"
+
+// tool returns the path of an external checker, skipping the test when it
+// is absent, except under CI=true, where it must be installed.
+func tool(t *testing.T, path string, check func() error) {
+	t.Helper()
+	err := check()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is needed under CI=true: %v (%s)", path, err, debianGIS)
+	}
+	t.Skipf("skipping: %s not available (%v); install with: %s", path, err, debianGIS)
+}
+
+func sharedTool(t *testing.T, name string) string {
+	p := filepath.Join("..", "..", "..", "shared", "tools", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("skipping: %s is absent (it lives in ../shared/tools)", p)
+	}
+	abs, _ := filepath.Abs(p)
+	return abs
+}
+
+// TestPortoAlegreGeoPackageOpensInGDALAndQGIS runs the network analysis
+// and a proposal on Porto Alegre with areas, and opens walkshed.gpkg with
+// GDAL's validator and full read, and with headless QGIS and its styles.
+func TestPortoAlegreGeoPackageOpensInGDALAndQGIS(t *testing.T) {
+	data := sharedData(t, "porto_alegre")
+	verify := sharedTool(t, "verify_gpkg.sh")
+	qgis := sharedTool(t, "qgis_check_gpkg.py")
+	tool(t, "ogrinfo", func() error { _, err := exec.LookPath("ogrinfo"); return err })
+	tool(t, "validate_gpkg.py", func() error {
+		_, err := os.Stat("/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py")
+		return err
+	})
+	tool(t, "QGIS python", func() error { return exec.Command("/usr/bin/python3", "-c", "import qgis.core").Run() })
+
+	dir := t.TempDir()
+	areas := filepath.Join(dir, "areas.geojson")
+	// Four quadrants of the city around (-51.20, -30.05), two per parent.
+	q := func(name, parent string, x0, y0, x1, y1 float64) string {
+		return fmt.Sprintf(`{"type":"Feature","properties":{"name":%q,"parent":%q},"geometry":{"type":"Polygon","coordinates":[[[%g,%g],[%g,%g],[%g,%g],[%g,%g],[%g,%g]]]}}`,
+			name, parent, x0, y0, x1, y0, x1, y1, x0, y1, x0, y0)
+	}
+	os.WriteFile(areas, []byte(`{"type":"FeatureCollection","features":[`+strings.Join([]string{
+		q("Noroeste", "Norte", -51.30, -30.05, -51.20, -29.95),
+		q("Nordeste", "Norte", -51.20, -30.05, -51.10, -29.95),
+		q("Sudoeste", "Sul", -51.30, -30.15, -51.20, -30.05),
+		q("Sudeste", "Sul", -51.20, -30.15, -51.10, -30.05),
+	}, ",")+`]}`), 0o644)
+	grid := filepath.Join(data, "poa_hexgrid.csv")
+	out := filepath.Join(dir, "plan")
+	code, _, stderr := walkshed(t, "propose", "--stations", grid, "--stations-where", "healthcare>0", "--population", grid,
+		"--network", filepath.Join(data, "poa_osm.pbf"), "--areas", areas, "--add", "5", "--out", out, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	gpkg := filepath.Join(out, "walkshed.gpkg")
+	cells := len(readCSV(t, filepath.Join(out, "cells.csv")))
+	stations := 117
+	sites := len(readCSV(t, filepath.Join(out, "sites.csv")))
+	gaps := strings.Count(string(mustRead(t, filepath.Join(out, "gaps.geojson"))), `"type":"Feature"`)
+	areasRows := len(readCSV(t, filepath.Join(out, "areas.csv")))
+	// GDAL before 3.8 knows GeoPackage up to 1.3 and warns that a 1.4 file
+	// "may only be partially supported"; verify_gpkg.sh fails on any
+	// warning, so it runs with that one switched off, and a plain ogrinfo
+	// must show no other warning or error.
+	plain, _ := exec.Command("ogrinfo", "-ro", "-al", "-so", gpkg).CombinedOutput()
+	for _, line := range strings.Split(string(plain), "\n") {
+		if (strings.HasPrefix(line, "Warning") || strings.HasPrefix(line, "ERROR")) && !strings.Contains(line, "(10400, v1.4.0)") {
+			t.Errorf("ogrinfo: %s", line)
+		}
+	}
+	cmd := exec.Command("sh", verify, gpkg,
+		fmt.Sprintf("stations:Point:%d:4326", stations),
+		fmt.Sprintf("cells:Polygon:%d:4326", cells),
+		fmt.Sprintf("gaps:Polygon:%d:4326", gaps),
+		fmt.Sprintf("areas:Multi Polygon:%d:4326", areasRows),
+		fmt.Sprintf("proposals:Point:%d:4326", sites))
+	cmd.Env = append(os.Environ(), "GPKG_WARN_UNRECOGNIZED_APPLICATION_ID=NO")
+	b, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "OK: ") {
+		t.Fatalf("verify_gpkg.sh failed: %v\n%s", err, b)
+	}
+	t.Logf("GDAL: %d cells, %d gaps, %d proposals, %d area rows", cells, gaps, sites, areasRows)
+	png := filepath.Join(dir, "map.png")
+	cmd = exec.Command("/usr/bin/python3", qgis, gpkg, png, "--require-style", "--layers=stations,cells,gaps,areas,proposals")
+	cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen")
+	b, err = cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "OK") || strings.Contains(string(b), "FAIL") {
+		t.Fatalf("qgis_check_gpkg.py failed: %v\n%s", err, b)
+	}
+	if fi, err := os.Stat(png); err != nil || fi.Size() < 10000 {
+		t.Fatalf("QGIS rendered no map: %v", err)
+	}
+	if keep := os.Getenv("WALKSHED_KEEP_PNG"); keep != "" {
+		os.WriteFile(keep, mustRead(t, png), 0o644)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
