@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/walkshed/walkshed/coverage/format"
+	demodata "github.com/walkshed/walkshed/data"
 )
 
 // demoFiles are the inputs of the demo study, in data/demo.
@@ -31,6 +34,12 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	dir, err := findDemo(data)
+	if err != nil && data == "" {
+		// Not beside a clone: unpack the copy built into the binary next
+		// to the outputs, where update and the notebooks find it again.
+		dir = filepath.Join(out, "study")
+		err = unpackDemo(dir)
+	}
 	if err != nil {
 		return err
 	}
@@ -110,6 +119,23 @@ func findDemo(flagDir string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no demo study found (looked in %v); run from the repository root or pass --data DIR", tried)
+}
+
+// unpackDemo writes the demo study built into the binary to dir.
+func unpackDemo(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range demoFiles {
+		b, err := demodata.Demo.ReadFile("demo/" + f)
+		if err != nil {
+			return fmt.Errorf("demo study: %w", err)
+		}
+		if err := format.WriteAtomic(filepath.Join(dir, f), func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // isDemo checks that dir holds every demo input.

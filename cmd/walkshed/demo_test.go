@@ -202,3 +202,37 @@ func TestDemoMissingData(t *testing.T) {
 		t.Errorf("demo on an empty folder: %v, want an error naming the missing files", err)
 	}
 }
+
+// TestDemoFromEmbeddedCopy runs the demo away from any clone: it must unpack
+// the study built into the binary, identical to data/demo.
+func TestDemoFromEmbeddedCopy(t *testing.T) {
+	repo, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := t.TempDir()
+	t.Chdir(elsewhere)
+	code, stdout, stderr := walkshed(t, "demo", "--out", "out", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "demo done") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	for _, f := range demoFiles {
+		got, err := os.ReadFile(filepath.Join(elsewhere, "out", "study", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(repo, "data", "demo", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("unpacked %s differs from data/demo/%s", f, f)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(elsewhere, "out", "update", "timeline.csv")); err != nil {
+		t.Errorf("the demo's update step wrote no timeline: %v", err)
+	}
+}
