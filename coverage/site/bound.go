@@ -5,7 +5,9 @@ import (
 	"container/heap"
 	"context"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // The upper bound is the Lagrangian relaxation of the maximal covering
@@ -43,6 +45,8 @@ type lagrangian struct {
 	g      []float64
 	cnt    []int32
 	top    topHeap
+	heaps  []topHeap // one per worker
+	start  []int32   // incumbent's cover counts, to start from; nil: u = w
 }
 
 func newLagrangian(p *Problem, static []float64, order []int32) *lagrangian {
@@ -90,32 +94,65 @@ func (l *lagrangian) eval(u []float64, k int) float64 {
 	return base + sum
 }
 
-// eval2 returns Σ_i (w_i − u_i) and the sum of the k largest c_j(u).
+// eval2 returns Σ_i (w_i − u_i) and the sum of the k largest c_j(u). The
+// sites are dealt round-robin in static order to the workers, each keeping
+// its own k largest with the pruning rule; the k largest overall are then
+// unique under the total order (c descending, index ascending), so the
+// answer does not depend on the number of workers or on scheduling.
 func (l *lagrangian) eval2(u []float64, k int) (float64, float64) {
 	base := 0.0
 	for _, i := range l.demand {
 		base += l.p.Weight[i] - u[i]
 	}
+	workers := 1
+	if len(l.order) >= 20000 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if len(l.heaps) < workers {
+		l.heaps = make([]topHeap, workers)
+	}
+	scan := func(w int) {
+		h := l.heaps[w][:0]
+		for x := w; x < len(l.order); x += workers {
+			jj := l.order[x]
+			j := int(jj)
+			if len(h) == k && l.static[j] <= h[0].c {
+				break
+			}
+			c := 0.0
+			for _, i := range l.p.Set(j) {
+				c += u[i]
+			}
+			it := topItem{c, jj}
+			if len(h) < k {
+				heap.Push(&h, it)
+			} else if it.c > h[0].c || (it.c == h[0].c && it.j < h[0].j) {
+				h[0] = it
+				heap.Fix(&h, 0)
+			}
+		}
+		l.heaps[w] = h
+	}
+	if workers == 1 {
+		scan(0)
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() { defer wg.Done(); scan(w) }()
+		}
+		wg.Wait()
+	}
 	l.top = l.top[:0]
-	for _, jj := range l.order {
-		j := int(jj)
-		if len(l.top) == k && l.static[j] <= l.top[0].c {
-			break
-		}
-		c := 0.0
-		for _, i := range l.p.Set(j) {
-			c += u[i]
-		}
-		it := topItem{c, jj}
-		if len(l.top) < k {
-			heap.Push(&l.top, it)
-		} else if it.c > l.top[0].c || (it.c == l.top[0].c && it.j < l.top[0].j) {
-			l.top[0] = it
-			heap.Fix(&l.top, 0)
-		}
+	for _, h := range l.heaps[:workers] {
+		l.top = append(l.top, h...)
+	}
+	l.top = l.sorted()
+	if len(l.top) > k {
+		l.top = l.top[:k]
 	}
 	sum := 0.0
-	for _, it := range l.sorted() {
+	for _, it := range l.top {
 		sum += it.c
 	}
 	return base, sum
@@ -140,9 +177,12 @@ type boundResult struct {
 	iterations int
 }
 
-// solve minimises L_k by projected subgradient, starting from u = w (the
-// bound "sum of the k heaviest sets"), with Polyak steps towards target (the
-// best objective known, or the value to be proved out of reach).
+// solve minimises L_k by projected subgradient with Polyak steps towards
+// target (the best objective known, or the value to be proved out of
+// reach). Without an incumbent it starts from u = w (the bound "sum of the
+// k heaviest sets"); with one, from u_i = 0 on the demand it covers and w_i
+// elsewhere, where L is the incumbent's value plus the k largest marginal
+// gains over it (the classic submodular bound), already close.
 func (l *lagrangian) solve(ctx context.Context, k int, target float64, iterations int) boundResult {
 	if k > len(l.p.Sites) {
 		k = len(l.p.Sites)
@@ -151,10 +191,16 @@ func (l *lagrangian) solve(ctx context.Context, k int, target float64, iteration
 	u := l.u
 	for _, i := range l.demand {
 		u[i] = w[i]
+		if l.start != nil && l.start[i] > 0 {
+			u[i] = 0
+		}
 	}
 	best := math.Inf(1)
 	bestU := make([]float64, len(u))
 	theta, stall, it := 2.0, 0, 0
+	if l.start != nil {
+		theta = 1 // already near: smaller steps
+	}
 	// Margin for rounding in the sums (relative 1e-12 of all weight, far
 	// above the accumulated error of float64 sums of this length).
 	margin := 1e-12*l.p.Total + 1e-9
@@ -163,6 +209,9 @@ func (l *lagrangian) solve(ctx context.Context, k int, target float64, iteration
 			break
 		}
 		L := l.eval(u, k)
+		if traceBound != nil {
+			traceBound(it, L, best, theta)
+		}
 		if L < best {
 			if L < best-1e-6*math.Abs(best-target) || math.IsInf(best, 1) {
 				stall = 0
@@ -177,7 +226,7 @@ func (l *lagrangian) solve(ctx context.Context, k int, target float64, iteration
 		if best-target <= 1e-7*math.Max(best, 1) {
 			break
 		}
-		if stall >= 12 {
+		if stall >= 20 {
 			theta /= 2
 			stall = 0
 			if theta < 1e-5 {
@@ -234,3 +283,5 @@ func (l *lagrangian) solve(ctx context.Context, k int, target float64, iteration
 	v := math.Min(L, l.p.Reachable) + margin
 	return boundResult{value: v, prefix: prefix, iterations: it}
 }
+
+var traceBound func(it int, L, best, theta float64)

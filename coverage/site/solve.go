@@ -13,7 +13,7 @@ type Options struct {
 	// MinSpacing is the least distance between two new sites (0: none).
 	// The bound ignores it, so it stays valid (it may be looser).
 	MinSpacing coverage.Meters
-	// BoundIterations caps the subgradient iterations (0: 300).
+	// BoundIterations caps the subgradient iterations (0: 600).
 	BoundIterations int
 	// Progress, when not nil, is told which stage runs ("greedy", "swap",
 	// "bound", "reduce").
@@ -65,7 +65,7 @@ func (o Options) iterations() int {
 	if o.BoundIterations > 0 {
 		return o.BoundIterations
 	}
-	return 300
+	return 600
 }
 
 func (o Options) stage(s string) {
@@ -274,6 +274,7 @@ func (p *Problem) attachBound(ctx context.Context, plan *Plan, k int, objective 
 	}
 	static, order := staticOrder(p)
 	l := newLagrangian(p, static, order)
+	l.start = p.coverCounts(plan)
 	b := l.solve(ctx, k, objective, opt.iterations())
 	ub := math.Max(b.value, objective)
 	plan.UpperBound = ub
@@ -295,6 +296,7 @@ func (p *Problem) minSites(ctx context.Context, k int, need, tol float64, static
 	}
 	l := newLagrangian(p, static, order)
 	b := l.solve(ctx, k-1, need, opt.iterations())
+
 	lb := 1
 	for i, v := range b.prefix {
 		if v < need-tol {
@@ -302,6 +304,15 @@ func (p *Problem) minSites(ctx context.Context, k int, need, tol float64, static
 		}
 	}
 	return min(lb, k)
+}
+
+// coverCounts counts, per demand, the plan's sites covering it.
+func (p *Problem) coverCounts(plan *Plan) []int32 {
+	s := newState(p)
+	for _, ps := range plan.Sites {
+		s.add(ps.Site)
+	}
+	return s.cnt
 }
 
 func ratio(a, b float64) float64 {
