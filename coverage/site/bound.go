@@ -209,9 +209,6 @@ func (l *lagrangian) solve(ctx context.Context, k int, target float64, iteration
 			break
 		}
 		L := l.eval(u, k)
-		if traceBound != nil {
-			traceBound(it, L, best, theta)
-		}
 		if L < best {
 			if L < best-1e-6*math.Abs(best-target) || math.IsInf(best, 1) {
 				stall = 0
@@ -283,5 +280,3 @@ func (l *lagrangian) solve(ctx context.Context, k int, target float64, iteration
 	v := math.Min(L, l.p.Reachable) + margin
 	return boundResult{value: v, prefix: prefix, iterations: it}
 }
-
-var traceBound func(it int, L, best, theta float64)

@@ -103,14 +103,14 @@ func ParseCostTable(r io.Reader, name string, cols CostColumns, radius float64) 
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				line = pe.Line
+				return nil, st, fmt.Errorf("site: %s:%d: %w", name, pe.Line, err)
 			}
-			return nil, st, fmt.Errorf("site: %s:%d: %w", name, line, err)
+			return nil, st, fmt.Errorf("site: %s: %w", name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // blank line
 		}
