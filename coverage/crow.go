@@ -20,6 +20,12 @@ type Crow struct {
 
 	once  sync.Once
 	index rtree.RTreeG[int32] // cell centres, built on the first Within
+
+	blocksOnce sync.Once
+	blocks     []CellBlock
+
+	vecOnce sync.Once
+	vec     [][3]float64
 }
 
 var (
@@ -32,15 +38,83 @@ var (
 // directly, without a search (the straight line): updates then visit only
 // the cells that can change.
 type CellTimer interface {
-	// TimeCells calls fn with the time from p to each cell in [lo, hi).
-	TimeCells(p orb.Point, lo, hi int32, fn func(cell int32, m Minutes))
+	// TimeCells calls fn with the time m from p to each cell i in [lo, hi)
+	// for which m < below(i); other cells may be skipped unmeasured.
+	TimeCells(p orb.Point, lo, hi int32, below func(cell int32) Minutes, fn func(cell int32, m Minutes))
+	// CellBlocks splits the cells, in order, into runs of at most size with
+	// the lon/lat box of each; the slice is shared and must not be changed.
+	CellBlocks() []CellBlock
 }
 
-// TimeCells implements CellTimer.
-func (c *Crow) TimeCells(p orb.Point, lo, hi int32, fn func(cell int32, m Minutes)) {
+// CellBlock is a run [Lo, Hi) of cells in H3 order (spatially compact) and
+// the lon/lat box around their centres.
+type CellBlock struct {
+	Lo, Hi   int32
+	Min, Max [2]float64
+}
+
+// cellBlockSize is the number of cells in a block: small enough that a
+// station's neighbourhood touches few cells beyond it, large enough that
+// scanning the blocks is cheap.
+const cellBlockSize = 256
+
+// CellBlocks implements CellTimer.
+func (c *Crow) CellBlocks() []CellBlock {
+	c.blocksOnce.Do(func() {
+		n := int32(len(c.cells))
+		c.blocks = make([]CellBlock, 0, n/cellBlockSize+1)
+		for lo := int32(0); lo < n; lo += cellBlockSize {
+			b := CellBlock{Lo: lo, Hi: min(lo+cellBlockSize, n)}
+			p := c.cells[lo].Pos
+			b.Min, b.Max = p, p
+			for _, cell := range c.cells[b.Lo:b.Hi] {
+				q := cell.Pos
+				b.Min[0], b.Min[1] = min(b.Min[0], q[0]), min(b.Min[1], q[1])
+				b.Max[0], b.Max[1] = max(b.Max[0], q[0]), max(b.Max[1], q[1])
+			}
+			if b.Max[0]-b.Min[0] > 180 {
+				// A block across the antimeridian: a whole-longitude box
+				// stays a valid (if loose) bound.
+				b.Min[0], b.Max[0] = -180, 180
+			}
+			c.blocks = append(c.blocks, b)
+		}
+	})
+	return c.blocks
+}
+
+// TimeCells implements CellTimer. The chord between unit vectors is never
+// longer than the arc, so a chord already too long to beat below(i) rules
+// the cell out without trigonometry; the times reported are haversine.
+func (c *Crow) TimeCells(p orb.Point, lo, hi int32, below func(cell int32) Minutes, fn func(cell int32, m Minutes)) {
+	vec := c.cellVectors()
+	pv := unitVector(p)
+	perMinute := float64(c.speed) * 1000 / 60 / float64(EarthRadius) // radians walked per minute
 	for i := lo; i < hi; i++ {
-		fn(i, c.speed.Walk(Distance(p, c.cells[i].Pos)))
+		b := below(i)
+		if lim := float64(b) * perMinute; lim < math.Pi {
+			// Chord of the largest arc that could still beat b, with a
+			// margin for rounding.
+			ch := 2 * math.Sin(lim/2) * (1 + 1e-9)
+			if chord2(pv, vec[i]) > ch*ch {
+				continue
+			}
+		}
+		if m := c.speed.Walk(Distance(p, c.cells[i].Pos)); m < b {
+			fn(i, m)
+		}
 	}
+}
+
+// cellVectors returns the cells' centres on the unit sphere, computed once.
+func (c *Crow) cellVectors() [][3]float64 {
+	c.vecOnce.Do(func() {
+		c.vec = make([][3]float64, len(c.cells))
+		for i, cell := range c.cells {
+			c.vec[i] = unitVector(cell.Pos)
+		}
+	})
+	return c.vec
 }
 
 // Counter is implemented by reach models that can count, for every cell, the

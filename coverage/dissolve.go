@@ -46,30 +46,43 @@ func chainOutline(lines [][]orb.Point) orb.Polygon {
 	type edge struct {
 		pts  []orb.Point
 		used bool
+		next int32 // the next edge starting at the same vertex key, or -1
 	}
 	edges := make([]edge, len(lines))
-	starts := make(map[vkey][]int, len(lines))
+	starts := make(map[vkey]int32, len(lines))
 	for i, pts := range lines {
-		edges[i].pts = pts
 		k := keyOf(pts[0])
-		starts[k] = append(starts[k], i)
+		head, ok := starts[k]
+		if !ok {
+			head = -1
+		}
+		edges[i] = edge{pts: pts, next: head}
+		starts[k] = int32(i)
+	}
+	bucket := func(k vkey) int {
+		head, ok := starts[k]
+		if !ok {
+			return -1
+		}
+		for i := head; i >= 0; i = edges[i].next {
+			if !edges[i].used {
+				return int(i)
+			}
+		}
+		return -1
 	}
 	// Coordinates of one vertex computed from two cells can differ in the
-	// last bits; vertices are matched on a 1e-9° grid (0.1 mm) including the
+	// last bits; vertices are matched on a 1e-9° grid (0.1 mm), then on the
 	// neighbouring grid keys.
 	find := func(p orb.Point) int {
 		k := keyOf(p)
-		for _, i := range starts[k] {
-			if !edges[i].used {
-				return i
-			}
+		if i := bucket(k); i >= 0 {
+			return i
 		}
 		for dx := int64(-1); dx <= 1; dx++ {
 			for dy := int64(-1); dy <= 1; dy++ {
-				for _, i := range starts[vkey{k.x + dx, k.y + dy}] {
-					if !edges[i].used {
-						return i
-					}
+				if i := bucket(vkey{k.x + dx, k.y + dy}); i >= 0 {
+					return i
 				}
 			}
 		}

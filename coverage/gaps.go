@@ -109,10 +109,15 @@ func finishGap(r *Result, g *Gap) {
 			g.MaxMinutes = m
 		}
 	}
+	// The cell nearest the weighted centre, by distance in a plane around
+	// it (exact enough to pick the middle cell, and cheap on big gaps).
 	centre := orb.Point{sx / w, sy / w}
-	best, bestD := g.Cells[0], Meters(math.Inf(1))
+	kx := math.Cos(centre[1] * degToRad)
+	best, bestD := g.Cells[0], math.Inf(1)
 	for _, j := range g.Cells {
-		if d := Distance(centre, r.Cells[j].Pos); d < bestD {
+		p := r.Cells[j].Pos
+		dx, dy := wrapLon(p[0]-centre[0])*kx, p[1]-centre[1]
+		if d := dx*dx + dy*dy; d < bestD {
 			best, bestD = j, d
 		}
 	}

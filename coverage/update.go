@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -64,6 +65,7 @@ func Update(ctx context.Context, r *Result, reach Reach, events []Event) ([]Chan
 	changes := make([]Change, 0, len(events))
 	for _, ev := range events {
 		if err := ctx.Err(); err != nil {
+			u.rollback()
 			return nil, err
 		}
 		var ch Change
@@ -77,6 +79,7 @@ func Update(ctx context.Context, r *Result, reach Reach, events []Event) ([]Chan
 			err = fmt.Errorf("coverage: %s: unknown action %v", ev.Source, ev.Action)
 		}
 		if err != nil {
+			u.rollback()
 			return nil, err
 		}
 		changes = append(changes, ch)
@@ -98,12 +101,15 @@ type updater struct {
 	// Lists may hold cells that moved on since; readers check.
 	servedOff, servedCells []int32
 	servedExtra            map[int32][]int32
-	access                 []Access
-	inReach                []int32
-	covered                float64
-	active                 int
-	changed                []int32 // cells whose access changed, possibly repeated
-	out                    []Access
+
+	undo      []undoAccess // every change to access, to restore r on error
+	undoReach []undoCount
+	access    []Access
+	inReach   []int32
+	covered   float64
+	active    int
+	changed   []int32 // cells whose access changed, possibly repeated
+	out       []Access
 
 	// With a model that times cells directly (the straight line), openings
 	// visit only blocks of cells that one could improve.
@@ -111,44 +117,66 @@ type updater struct {
 	blocks []block
 }
 
-// block is a run of cells in H3 order (spatially compact) with its lon/lat
-// box and its slowest time.
-type block struct {
-	lo, hi   int32
-	min, max [2]float64
-	slowest  Minutes
-	dirty    bool // slowest may have dropped: recompute before use
+type undoAccess struct {
+	i int32
+	a Access
 }
 
-const blockSize = 256
+type undoCount struct{ i, n int32 }
+
+// current is cell i's time now: a new station must be faster to matter
+// (it is listed last, so it loses every tie).
+func (u *updater) current(i int32) Minutes { return u.access[i].Minutes }
+
+// set changes cell i's access, logging the old value.
+func (u *updater) set(i int32, a Access) {
+	u.undo = append(u.undo, undoAccess{i, u.access[i]})
+	u.access[i] = a
+}
+
+// count adds d to cell i's stations in reach, logging the old value.
+func (u *updater) count(i int32, d int32) {
+	u.undoReach = append(u.undoReach, undoCount{i, u.inReach[i]})
+	u.inReach[i] += d
+}
+
+// rollback restores the result's arrays after a failed update.
+func (u *updater) rollback() {
+	for k := len(u.undo) - 1; k >= 0; k-- {
+		u.access[u.undo[k].i] = u.undo[k].a
+	}
+	for k := len(u.undoReach) - 1; k >= 0; k-- {
+		u.inReach[u.undoReach[k].i] = u.undoReach[k].n
+	}
+}
+
+// block is a CellBlock with the slowest time among its cells.
+type block struct {
+	CellBlock
+	slowest Minutes
+	dirty   bool // slowest may have dropped: recompute before use
+}
 
 func (u *updater) buildBlocks() {
-	n := int32(len(u.r.Cells))
-	for lo := int32(0); lo < n; lo += blockSize {
-		b := block{lo: lo, hi: min(lo+blockSize, n), min: [2]float64{math.Inf(1), math.Inf(1)}, max: [2]float64{math.Inf(-1), math.Inf(-1)}}
-		for _, c := range u.r.Cells[b.lo:b.hi] {
-			b.min = [2]float64{min(b.min[0], c.Pos[0]), min(b.min[1], c.Pos[1])}
-			b.max = [2]float64{max(b.max[0], c.Pos[0]), max(b.max[1], c.Pos[1])}
+	cb := u.timer.CellBlocks()
+	u.blocks = make([]block, len(cb))
+	parallelChunks(context.Background(), len(cb), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			u.blocks[k].CellBlock = cb[k]
+			u.refreshBlock(&u.blocks[k])
 		}
-		if b.max[0]-b.min[0] > 180 {
-			// A block across the antimeridian: a whole-longitude box stays a
-			// valid (if loose) bound.
-			b.min[0], b.max[0] = -180, 180
-		}
-		u.refreshBlock(&b)
-		u.blocks = append(u.blocks, b)
-	}
+	})
 }
 
 func (u *updater) refreshBlock(b *block) {
-	b.slowest, b.dirty = 0, false
-	for _, a := range u.access[b.lo:b.hi] {
-		if !a.Minutes.Reached() {
-			b.slowest = Unreached
-			return
+	// Unreached is +Inf, so the plain maximum covers it.
+	var slowest Minutes
+	for _, a := range u.access[b.Lo:b.Hi] {
+		if a.Minutes > slowest {
+			slowest = a.Minutes
 		}
-		b.slowest = max(b.slowest, a.Minutes)
 	}
+	b.slowest, b.dirty = slowest, false
 }
 
 // raise notes that cell i got slower.
@@ -156,28 +184,23 @@ func (u *updater) raise(i int32) {
 	if u.blocks == nil {
 		return
 	}
-	b := &u.blocks[i/blockSize]
-	if m := u.access[i].Minutes; !m.Reached() || m > b.slowest {
-		b.slowest = m
-		if !m.Reached() {
-			b.slowest = Unreached
-		}
-	}
+	b := &u.blocks[i/cellBlockSize]
+	b.slowest = max(b.slowest, u.access[i].Minutes)
 }
 
 func newUpdater(r *Result, reach Reach) (*updater, error) {
 	u := &updater{
 		r:        r,
 		reach:    reach,
-		stations: slices.Clone(r.Stations),
+		stations: r.Stations[:len(r.Stations):len(r.Stations)], // openings append to a copy
 		closed:   make([]bool, len(r.Stations)),
 		byID:     make(map[string]int32, len(r.Stations)),
-		access:   slices.Clone(r.Access),
+		access:   r.Access, // changed in place, with an undo log
 		active:   len(r.Stations),
 	}
 	if r.InReach != nil {
 		if _, ok := reach.(Counter); ok {
-			u.inReach = slices.Clone(r.InReach)
+			u.inReach = r.InReach
 		}
 	}
 	for i, s := range r.Stations {
@@ -186,11 +209,24 @@ func newUpdater(r *Result, reach Reach) (*updater, error) {
 		}
 		u.byID[s.ID] = int32(i)
 	}
-	u.covered = r.Totals().CoveredPopulation
 	if t, ok := reach.(CellTimer); ok && !reach.Bound().Reached() {
 		u.timer = t
 		u.buildBlocks()
 	}
+	// The covered population, summed on every core.
+	threshold := r.Settings.Minutes
+	var mu sync.Mutex
+	parallelChunks(context.Background(), len(r.Cells), func(lo, hi int) {
+		var sum float64
+		for i := lo; i < hi; i++ {
+			if u.access[i].Minutes <= threshold { // Unreached (+Inf) never is
+				sum += r.Cells[i].Population
+			}
+		}
+		mu.Lock()
+		u.covered += sum
+		mu.Unlock()
+	})
 	return u, nil
 }
 
@@ -252,7 +288,7 @@ func (u *updater) open(ctx context.Context, ev Event) (Change, error) {
 	improve := func(i int32, m Minutes) {
 		before := u.access[i]
 		if before.Better(m, s) {
-			u.access[i] = Access{Minutes: m, Station: s}
+			u.set(i, Access{Minutes: m, Station: s})
 			u.record(&ch, i, before, u.access[i])
 		}
 	}
@@ -268,13 +304,13 @@ func (u *updater) open(ctx context.Context, ev Event) (Change, error) {
 				u.refreshBlock(b)
 			}
 			// The latitude gap alone is a cheap first lower bound.
-			dlat := max(0, b.min[1]-p[1], p[1]-b.max[1])
+			dlat := max(0, b.Min[1]-p[1], p[1]-b.Max[1])
 			if speed.Walk(Meters(dlat*degToRad*float64(EarthRadius))) >= b.slowest ||
-				speed.Walk(boxDistance(p, b.min, b.max)) >= b.slowest {
+				speed.Walk(boxDistance(p, b.Min, b.Max)) >= b.slowest {
 				continue
 			}
 			n := len(ch.NewlyCovered) + len(ch.NoLonger) + ch.CellsRetimed
-			u.timer.TimeCells(p, b.lo, b.hi, improve)
+			u.timer.TimeCells(p, b.Lo, b.Hi, u.current, improve)
 			if len(ch.NewlyCovered)+len(ch.NoLonger)+ch.CellsRetimed != n {
 				b.dirty = true
 			}
@@ -297,7 +333,7 @@ func (u *updater) open(ctx context.Context, ev Event) (Change, error) {
 		}
 	}
 	if u.inReach != nil {
-		err := u.reach.Within(ctx, ev.Station.Pos, u.r.Settings.Minutes, func(i int32, _ Minutes) { u.inReach[i]++ })
+		err := u.reach.Within(ctx, ev.Station.Pos, u.r.Settings.Minutes, func(i int32, _ Minutes) { u.count(i, 1) })
 		if err != nil {
 			return ch, err
 		}
@@ -320,13 +356,10 @@ func (u *updater) close(ctx context.Context, ev Event) (Change, error) {
 	u.closed[s] = true
 	u.active--
 	if u.inReach != nil {
-		err := u.reach.Within(ctx, pos, u.r.Settings.Minutes, func(i int32, _ Minutes) { u.inReach[i]-- })
+		err := u.reach.Within(ctx, pos, u.r.Settings.Minutes, func(i int32, _ Minutes) { u.count(i, -1) })
 		if err != nil {
 			return ch, err
 		}
-	}
-	if u.servedOff == nil {
-		u.buildServed()
 	}
 	// The cells s serves now.
 	var affected []int32
@@ -339,17 +372,40 @@ func (u *updater) close(ctx context.Context, ev Event) (Change, error) {
 			}
 		}
 	}
-	if int(s)+1 < len(u.servedOff) {
-		take(u.servedCells[u.servedOff[s]:u.servedOff[s+1]])
+	if u.blocks != nil {
+		// A cell served by s is at least as far from s in time as the block
+		// is; blocks whose slowest cell is nearer cannot hold one.
+		speed := u.r.Settings.SpeedKmh
+		for bi := range u.blocks {
+			b := &u.blocks[bi]
+			dlat := max(0, b.Min[1]-pos[1], pos[1]-b.Max[1])
+			if speed.Walk(Meters(dlat*degToRad*float64(EarthRadius))) > b.slowest ||
+				speed.Walk(boxDistance(pos, b.Min, b.Max)) > b.slowest {
+				continue
+			}
+			for i := b.Lo; i < b.Hi; i++ {
+				if u.access[i].Station == s {
+					affected = append(affected, i)
+					farthest = max(farthest, Distance(pos, u.r.Cells[i].Pos))
+				}
+			}
+		}
+	} else {
+		if u.servedOff == nil {
+			u.buildServed()
+		}
+		if int(s)+1 < len(u.servedOff) {
+			take(u.servedCells[u.servedOff[s]:u.servedOff[s+1]])
+		}
+		take(u.servedExtra[s])
+		delete(u.servedExtra, s)
 	}
-	take(u.servedExtra[s])
-	delete(u.servedExtra, s)
 	slices.Sort(affected)
 	affected = slices.Compact(affected)
 	before := make([]Access, len(affected))
 	for k, i := range affected {
 		before[k] = u.access[i]
-		u.access[i] = NoAccess
+		u.set(i, NoAccess)
 	}
 	if len(affected) > 0 && u.active > 0 {
 		if err := u.renearest(ctx, pos, farthest, affected); err != nil {
@@ -378,10 +434,9 @@ func (u *updater) renearest(ctx context.Context, pos orb.Point, farthest Meters,
 	if bound.Reached() {
 		rho = min(rho, farthest+speed.Distance(bound))
 	}
-	if u.out == nil {
-		u.out = make([]Access, len(u.access))
-	}
-	out := u.out
+	// The affected cells were set to NoAccess (and logged) by the caller,
+	// so the search writes straight into the access array.
+	out := u.access
 	var cand []int32
 	for {
 		cand = cand[:0]
@@ -418,11 +473,9 @@ func (u *updater) renearest(ctx context.Context, pos orb.Point, farthest Meters,
 		enough := ok || (bound.Reached() && rho >= farthest+speed.Distance(bound)) || len(cand) == u.active
 		if enough {
 			for _, i := range affected {
-				a := out[i]
-				if a.Station >= 0 {
-					a.Station = cand[a.Station]
+				if out[i].Station >= 0 {
+					out[i].Station = cand[out[i].Station]
 				}
-				u.access[i] = a
 			}
 			return nil
 		}
@@ -460,18 +513,24 @@ func (u *updater) buildServed() {
 // and writes the working copy back into the result.
 func (u *updater) commit() {
 	remap := make([]int32, len(u.stations))
-	var kept []Station
+	kept := make([]Station, 0, u.active)
+	first := -1 // the first closed station: indices below it do not move
 	for i, s := range u.stations {
 		if u.closed[i] {
 			remap[i] = -1
+			if first < 0 {
+				first = i
+			}
 			continue
 		}
 		remap[i] = int32(len(kept))
 		kept = append(kept, s)
 	}
-	for i, a := range u.access {
-		if a.Station >= 0 {
-			u.access[i].Station = remap[a.Station]
+	if first >= 0 {
+		for i, a := range u.access {
+			if a.Station > int32(first) {
+				u.access[i].Station = remap[a.Station]
+			}
 		}
 	}
 	u.r.Stations = kept

@@ -176,17 +176,24 @@ func TestUpdateRejectsBadEvents(t *testing.T) {
 		ev   Event
 		want string
 	}{
-		{"close unknown", Event{Action: Close, Station: Station{ID: "nope"}, Source: "ev.csv:2"}, `ev.csv:2: no open station has id "nope"`},
-		{"open existing", Event{Action: Open, Station: Station{ID: "s1", Pos: orb.Point{121.47, 31.23}}, Source: "ev.csv:3"}, `ev.csv:3: station "s1" is already open`},
+		{"close unknown", Event{Action: Close, Station: Station{ID: "nope"}, Source: "ev.csv:4"}, `ev.csv:4: no open station has id "nope"`},
+		{"open existing", Event{Action: Open, Station: Station{ID: "s2", Pos: orb.Point{121.47, 31.23}}, Source: "ev.csv:4"}, `ev.csv:4: station "s2" is already open`},
 		{"unknown action", Event{Action: 7, Station: Station{ID: "x"}, Source: "ev.csv:4"}, "ev.csv:4: unknown action"},
 	}
+	// Each bad event comes after a good opening and closing, which the
+	// failed update must undo.
+	good := []Event{
+		{Action: Open, Station: Station{ID: "fresh", Pos: cells[len(cells)/3].Pos}, Source: "ev.csv:2"},
+		{Action: Close, Station: Station{ID: st[0].ID}, Source: "ev.csv:3"},
+	}
+	inReach := slices.Clone(res.InReach)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Update(ctx, res, reach, []Event{tc.ev})
+			_, err := Update(ctx, res, reach, append(slices.Clone(good), tc.ev))
 			if err == nil || !contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
-			if !slices.Equal(res.Access, snapshot) {
+			if !slices.Equal(res.Access, snapshot) || !slices.Equal(res.InReach, inReach) || len(res.Stations) != len(st) {
 				t.Fatal("a failed update changed the result")
 			}
 		})
