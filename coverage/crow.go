@@ -25,7 +25,8 @@ type Crow struct {
 	blocks     []CellBlock
 
 	vecOnce sync.Once
-	vec     [][3]float64
+	vec     [][][3]float64 // per block of cellBlockSize cells
+	vecDone []sync.Once
 }
 
 var (
@@ -68,9 +69,19 @@ func (c *Crow) CellBlocks() []CellBlock {
 			p := c.cells[lo].Pos
 			b.Min, b.Max = p, p
 			for _, cell := range c.cells[b.Lo:b.Hi] {
+				// Plain comparisons: the min and max built-ins handle NaN
+				// and signed zeros, which costs here and cannot occur.
 				q := cell.Pos
-				b.Min[0], b.Min[1] = min(b.Min[0], q[0]), min(b.Min[1], q[1])
-				b.Max[0], b.Max[1] = max(b.Max[0], q[0]), max(b.Max[1], q[1])
+				if q[0] < b.Min[0] {
+					b.Min[0] = q[0]
+				} else if q[0] > b.Max[0] {
+					b.Max[0] = q[0]
+				}
+				if q[1] < b.Min[1] {
+					b.Min[1] = q[1]
+				} else if q[1] > b.Max[1] {
+					b.Max[1] = q[1]
+				}
 			}
 			if b.Max[0]-b.Min[0] > 180 {
 				// A block across the antimeridian: a whole-longitude box
@@ -87,7 +98,6 @@ func (c *Crow) CellBlocks() []CellBlock {
 // longer than the arc, so a chord already too long to beat below(i) rules
 // the cell out without trigonometry; the times reported are haversine.
 func (c *Crow) TimeCells(p orb.Point, lo, hi int32, below func(cell int32) Minutes, fn func(cell int32, m Minutes)) {
-	vec := c.cellVectors()
 	pv := unitVector(p)
 	perMinute := float64(c.speed) * 1000 / 60 / float64(EarthRadius) // radians walked per minute
 	for i := lo; i < hi; i++ {
@@ -96,7 +106,7 @@ func (c *Crow) TimeCells(p orb.Point, lo, hi int32, below func(cell int32) Minut
 			// Chord of the largest arc that could still beat b, with a
 			// margin for rounding.
 			ch := 2 * math.Sin(lim/2) * (1 + 1e-9)
-			if chord2(pv, vec[i]) > ch*ch {
+			if chord2(pv, c.cellVectors(i / cellBlockSize)[i%cellBlockSize]) > ch*ch {
 				continue
 			}
 		}
@@ -106,15 +116,24 @@ func (c *Crow) TimeCells(p orb.Point, lo, hi int32, below func(cell int32) Minut
 	}
 }
 
-// cellVectors returns the cells' centres on the unit sphere, computed once.
-func (c *Crow) cellVectors() [][3]float64 {
+// cellVectors returns the cells' centres on the unit sphere for block b
+// (cells b·cellBlockSize onwards), computed once, when first asked for.
+func (c *Crow) cellVectors(b int32) [][3]float64 {
 	c.vecOnce.Do(func() {
-		c.vec = make([][3]float64, len(c.cells))
-		for i, cell := range c.cells {
-			c.vec[i] = unitVector(cell.Pos)
-		}
+		n := (len(c.cells) + cellBlockSize - 1) / cellBlockSize
+		c.vec = make([][][3]float64, n)
+		c.vecDone = make([]sync.Once, n)
 	})
-	return c.vec
+	c.vecDone[b].Do(func() {
+		lo := int(b) * cellBlockSize
+		hi := min(lo+cellBlockSize, len(c.cells))
+		v := make([][3]float64, hi-lo)
+		for i := range v {
+			v[i] = unitVector(c.cells[lo+i].Pos)
+		}
+		c.vec[b] = v
+	})
+	return c.vec[b]
 }
 
 // Counter is implemented by reach models that can count, for every cell, the

@@ -124,6 +124,28 @@ type undoAccess struct {
 
 type undoCount struct{ i, n int32 }
 
+// withinThreshold calls fn for every cell within the threshold time of p:
+// through the blocks near p when the model times cells directly, else
+// through the model's own search.
+func (u *updater) withinThreshold(ctx context.Context, p orb.Point, fn func(i int32)) error {
+	limit := u.r.Settings.Minutes
+	if u.blocks == nil {
+		return u.reach.Within(ctx, p, limit, func(i int32, _ Minutes) { fn(i) })
+	}
+	below := Minutes(math.Nextafter(float64(limit), math.Inf(1))) // m < below ⟺ m <= limit
+	bound := func(int32) Minutes { return below }
+	speed := u.r.Settings.SpeedKmh
+	for bi := range u.blocks {
+		b := &u.blocks[bi]
+		dlat := max(0, b.Min[1]-p[1], p[1]-b.Max[1])
+		if speed.Walk(Meters(dlat*degToRad*float64(EarthRadius))) > limit || speed.Walk(boxDistance(p, b.Min, b.Max)) > limit {
+			continue
+		}
+		u.timer.TimeCells(p, b.Lo, b.Hi, bound, func(i int32, _ Minutes) { fn(i) })
+	}
+	return nil
+}
+
 // current is cell i's time now: a new station must be faster to matter
 // (it is listed last, so it loses every tie).
 func (u *updater) current(i int32) Minutes { return u.access[i].Minutes }
@@ -333,7 +355,7 @@ func (u *updater) open(ctx context.Context, ev Event) (Change, error) {
 		}
 	}
 	if u.inReach != nil {
-		err := u.reach.Within(ctx, ev.Station.Pos, u.r.Settings.Minutes, func(i int32, _ Minutes) { u.count(i, 1) })
+		err := u.withinThreshold(ctx, ev.Station.Pos, func(i int32) { u.count(i, 1) })
 		if err != nil {
 			return ch, err
 		}
@@ -356,7 +378,7 @@ func (u *updater) close(ctx context.Context, ev Event) (Change, error) {
 	u.closed[s] = true
 	u.active--
 	if u.inReach != nil {
-		err := u.reach.Within(ctx, pos, u.r.Settings.Minutes, func(i int32, _ Minutes) { u.count(i, -1) })
+		err := u.withinThreshold(ctx, pos, func(i int32) { u.count(i, -1) })
 		if err != nil {
 			return ch, err
 		}
