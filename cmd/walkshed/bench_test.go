@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/paulmach/osm"
+	"github.com/paulmach/osm/osmpbf"
+	"github.com/uber/h3-go/v4"
+	"github.com/walkshed/walkshed/coverage"
+)
+
+// delawareStudy writes the Delaware benchmark study into dir: stations are
+// the nodes tagged amenity library, community_centre, townhall, post_office
+// or school; population one person in each H3 res-9 cell holding a node of
+// a highway way (the cells of the street network).
+func delawareStudy(b *testing.B, dir string) string {
+	b.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/paulmach/osm").Output()
+	if err != nil {
+		b.Skipf("cannot locate github.com/paulmach/osm: %v", err)
+	}
+	pbf := filepath.Join(strings.TrimSpace(string(out)), "testdata", "delaware-latest.osm.pbf")
+	f, err := os.Open(pbf)
+	if err != nil {
+		b.Skipf("Delaware extract not found: %v", err)
+	}
+	defer f.Close()
+	// Pass 1: nodes of highway ways.
+	used := map[osm.NodeID]bool{}
+	sc := osmpbf.New(context.Background(), f, runtime.GOMAXPROCS(0))
+	sc.SkipNodes, sc.SkipRelations = true, true
+	for sc.Scan() {
+		if w := sc.Object().(*osm.Way); w.Tags.Find("highway") != "" {
+			for _, n := range w.Nodes {
+				used[n.ID] = true
+			}
+		}
+	}
+	sc.Close()
+	f.Seek(0, io.SeekStart)
+	want := map[string]bool{"library": true, "community_centre": true, "townhall": true, "post_office": true, "school": true}
+	var st strings.Builder
+	st.WriteString("id,name,lon,lat\n")
+	cells := map[h3.Cell]bool{}
+	sc = osmpbf.New(context.Background(), f, runtime.GOMAXPROCS(0))
+	sc.SkipWays, sc.SkipRelations = true, true
+	for sc.Scan() {
+		n := sc.Object().(*osm.Node)
+		if want[n.Tags.Find("amenity")] {
+			fmt.Fprintf(&st, "node/%d,%q,%.7f,%.7f\n", n.ID, n.Tags.Find("name"), n.Lon, n.Lat)
+		}
+		if used[n.ID] {
+			c, err := coverage.CellOf([2]float64{n.Lon, n.Lat}, 9)
+			if err == nil {
+				cells[c] = true
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		b.Fatal(err)
+	}
+	sc.Close()
+	var pop strings.Builder
+	pop.WriteString("h3,population\n")
+	for c := range cells {
+		pop.WriteString(c.String() + ",1\n")
+	}
+	os.WriteFile(filepath.Join(dir, "stations.csv"), []byte(st.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "population.csv"), []byte(pop.String()), 0o644)
+	return pbf
+}
+
+// BenchmarkDelawareAnalyzeCLI runs the whole command on the Delaware
+// extract (724k nodes): read the OSM file, build the graph, snap, search,
+// find the gaps and write every output (CSV, GeoJSON, GeoPackage).
+func BenchmarkDelawareAnalyzeCLI(b *testing.B) {
+	dir := b.TempDir()
+	pbf := delawareStudy(b, dir)
+	args := []string{"analyze", "--network", pbf, "--stations", filepath.Join(dir, "stations.csv"),
+		"--population", filepath.Join(dir, "population.csv"), "--out", filepath.Join(dir, "out"), "--quiet"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if code := run(args, io.Discard, os.Stderr); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+	b.StopTimer()
+	if s, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(s), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") {
+				if kb, err := strconv.ParseFloat(strings.Fields(line)[1], 64); err == nil {
+					b.ReportMetric(kb/1024, "peakRSS-MB")
+				}
+			}
+		}
+	}
+}
