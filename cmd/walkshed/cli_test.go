@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"flag"
+	"github.com/walkshed/walkshed/coverage/testenv"
 	"math"
 	"os"
 	"path/filepath"
@@ -28,14 +29,7 @@ func walkshed(t *testing.T, args ...string) (int, string, string) {
 func small(name string) string { return filepath.Join("testdata", "small", name) }
 
 // sharedData returns ../shared/data beside the project, or skips.
-func sharedData(t *testing.T, sub string) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data", sub)
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("skipping: real test data %s is absent (it lives in ../shared/data beside the project)", dir)
-	}
-	return dir
-}
+func sharedData(t *testing.T, sub string) string { return testenv.SharedData(t, sub) }
 
 func readCSV(t *testing.T, path string) []map[string]string {
 	t.Helper()

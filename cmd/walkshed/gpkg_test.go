@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/walkshed/walkshed/coverage/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,44 +10,16 @@ import (
 	"testing"
 )
 
-const debianGIS = "apt-get install gdal-bin python3-gdal qgis qgis-providers python3-qgis"
-
-// tool returns the path of an external checker, skipping the test when it
-// is absent, except under CI=true, where it must be installed.
-func tool(t *testing.T, path string, check func() error) {
-	t.Helper()
-	err := check()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is needed under CI=true: %v (%s)", path, err, debianGIS)
-	}
-	t.Skipf("skipping: %s not available (%v); install with: %s", path, err, debianGIS)
-}
-
-func sharedTool(t *testing.T, name string) string {
-	p := filepath.Join("..", "..", "..", "shared", "tools", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("skipping: %s is absent (it lives in ../shared/tools)", p)
-	}
-	abs, _ := filepath.Abs(p)
-	return abs
-}
-
 // TestPortoAlegreGeoPackageOpensInGDALAndQGIS runs the network analysis
 // and a proposal on Porto Alegre with areas, and opens walkshed.gpkg with
 // GDAL's validator and full read, and with headless QGIS and its styles.
 func TestPortoAlegreGeoPackageOpensInGDALAndQGIS(t *testing.T) {
 	data := sharedData(t, "porto_alegre")
-	verify := sharedTool(t, "verify_gpkg.sh")
-	qgis := sharedTool(t, "qgis_check_gpkg.py")
-	tool(t, "ogrinfo", func() error { _, err := exec.LookPath("ogrinfo"); return err })
-	tool(t, "validate_gpkg.py", func() error {
-		_, err := os.Stat("/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py")
-		return err
-	})
-	tool(t, "QGIS python", func() error { return exec.Command("/usr/bin/python3", "-c", "import qgis.core").Run() })
+	verify := testenv.SharedTool(t, "verify_gpkg.sh")
+	qgis := testenv.SharedTool(t, "qgis_check_gpkg.py")
+	testenv.Command(t, "ogrinfo", testenv.GIS)
+	testenv.Command(t, "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py", testenv.GIS)
+	testenv.Python(t, testenv.GIS, "qgis.core")
 
 	dir := t.TempDir()
 	areas := filepath.Join(dir, "areas.geojson")

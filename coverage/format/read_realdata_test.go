@@ -3,9 +3,9 @@ package format
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/walkshed/walkshed/coverage/testenv"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,30 +13,8 @@ import (
 	"github.com/walkshed/walkshed/coverage"
 )
 
-// sharedData returns ../shared/data beside the module root, skipping the
-// test when it is absent.
-func sharedData(t *testing.T, parts ...string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Skip("skipping: no go.mod above the test directory, so no ../shared/data")
-		}
-		dir = up
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("skipping: real test data %s is absent (it lives beside the project root in development and CI)", p)
-	}
-	return p
-}
+// sharedData is ../shared/data/<parts> beside the module root, or a skip.
+func sharedData(t *testing.T, parts ...string) string { return testenv.SharedData(t, parts...) }
 
 // plainRows reads a simple CSV (no quoted commas) by splitting lines, as an
 // independent check of the reader.

@@ -2,35 +2,14 @@ package site
 
 import (
 	"context"
-	"os"
+	"github.com/walkshed/walkshed/coverage/testenv"
 	"path/filepath"
 	"slices"
 	"testing"
 )
 
-// sharedData returns ../shared/data beside the module root, or skips.
-func sharedData(t testing.TB, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = up
-	}
-	p := filepath.Join(dir, "..", "shared", "data", sub)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("test data %s absent (../shared/data beside the module root): skipping", p)
-	}
-	return p
-}
+// sharedData is ../shared/data/<sub> beside the module root, or a skip.
+func sharedData(t testing.TB, sub string) string { return testenv.SharedData(t, sub) }
 
 func sfTable(t testing.TB) string {
 	return filepath.Join(sharedData(t, "sf_spopt"), "SF_network_distance_candidateStore_16_censusTract_205_new.csv")

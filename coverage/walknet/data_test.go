@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"github.com/walkshed/walkshed/coverage/testenv"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,29 +17,8 @@ import (
 	"github.com/walkshed/walkshed/coverage"
 )
 
-// sharedData is ../shared/data beside the module root, or "" when absent.
-func sharedData(t testing.TB, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", sub)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("test data %s absent (it lives beside the project in ../shared/data)", p)
-	}
-	return p
-}
+// sharedData is ../shared/data/<sub> beside the module root, or a skip.
+func sharedData(t testing.TB, sub string) string { return testenv.SharedData(t, sub) }
 
 func TestPortoAlegre(t *testing.T) {
 	dir := sharedData(t, "porto_alegre")

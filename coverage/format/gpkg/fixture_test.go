@@ -1,10 +1,8 @@
 package gpkg
 
 import (
+	"github.com/walkshed/walkshed/coverage/testenv"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -189,60 +187,16 @@ func shoelace(r orb.Ring) float64 {
 	return s / 2
 }
 
-// moduleRoot walks up from the test's directory to go.mod.
-func moduleRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = up
-	}
-}
+// moduleRoot is the folder with go.mod.
+func moduleRoot(t testing.TB) string { return testenv.ModuleRoot(t) }
 
-// sharedData is ../shared/data beside the module, or a skip.
-func sharedData(t testing.TB, rel string) string {
-	p := filepath.Join(moduleRoot(t), "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("test data %s absent (the shared data folder sits beside the project root): %v", p, err)
-	}
-	return p
-}
+// sharedData is ../shared/data/<rel> beside the module, or a skip.
+func sharedData(t testing.TB, rel string) string { return testenv.SharedData(t, rel) }
 
 const installHint = "install with: apt-get install gdal-bin python3-gdal qgis qgis-providers python3-qgis"
 
 // needTool returns path if it exists (or is on PATH), skips otherwise,
 // and fails when CI=true, where the tools must be installed.
-func needTool(t testing.TB, path string) string {
-	t.Helper()
-	if filepath.IsAbs(path) {
-		if _, err := os.Stat(path); err == nil {
-			return path
-		}
-	} else if p, err := exec.LookPath(path); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s missing under CI=true; %s", path, installHint)
-	}
-	t.Skipf("%s not found; %s", path, installHint)
-	return ""
-}
+func needTool(t testing.TB, path string) string { return testenv.Command(t, path, testenv.GIS) }
 
-func needQGIS(t testing.TB) {
-	t.Helper()
-	py := needTool(t, "/usr/bin/python3")
-	if err := exec.Command(py, "-c", "import qgis.core").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("QGIS python missing under CI=true; %s", installHint)
-		}
-		t.Skipf("QGIS python not importable (%v); %s", err, installHint)
-	}
-}
+func needQGIS(t testing.TB) { testenv.Python(t, testenv.GIS, "qgis.core") }

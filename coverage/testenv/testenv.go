@@ -1,0 +1,100 @@
+// Package testenv serves walkshed's tests only: it finds what they read
+// from outside the module, the real public data in ../shared/data and the
+// checkers in ../shared/tools beside the module root, and Debian tools
+// (GDAL, PROJ, QGIS, Jupyter). A test whose input is absent skips with a message saying
+// where it lives or how to install it; under CI=true a missing tool fails
+// the test instead, because CI installs every one of them.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// GIS is the Debian install line for the GDAL, PROJ and QGIS checkers.
+const GIS = "apt-get install gdal-bin python3-gdal proj-bin qgis qgis-providers python3-qgis"
+
+// ModuleRoot walks up from the test's directory to the folder with go.mod.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			t.Fatal("testenv: no go.mod above the test's directory")
+		}
+		dir = up
+	}
+}
+
+// SharedData returns ../shared/data/<parts...> beside the module root, and
+// skips the test when it is absent.
+func SharedData(t testing.TB, parts ...string) string {
+	t.Helper()
+	p := filepath.Join(append([]string{ModuleRoot(t), "..", "shared", "data"}, parts...)...)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("skipping: real test data %s is absent (it lives in ../shared/data beside the project)", p)
+	}
+	return p
+}
+
+// SharedTool returns the absolute path of ../shared/tools/<name>, and skips
+// the test when it is absent.
+func SharedTool(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(ModuleRoot(t), "..", "shared", "tools", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("skipping: checker %s is absent (it lives in ../shared/tools beside the project)", p)
+	}
+	return p
+}
+
+// Need skips the test (or fails it under CI=true) when check reports that
+// a tool is missing; what names the tool, install how to get it.
+func Need(t testing.TB, what, install string, check func() error) {
+	t.Helper()
+	err := check()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is needed under CI=true: %v (install with: %s)", what, err, install)
+	}
+	t.Skipf("skipping: %s not available (%v); install with: %s", what, err, install)
+}
+
+// Command is Need for a program: an absolute path that must exist, or a
+// name looked up on PATH. It returns the program's path.
+func Command(t testing.TB, name, install string) string {
+	t.Helper()
+	path := name
+	Need(t, name, install, func() error {
+		if filepath.IsAbs(name) {
+			_, err := os.Stat(name)
+			return err
+		}
+		p, err := exec.LookPath(name)
+		path = p
+		return err
+	})
+	return path
+}
+
+// Python is Need for modules importable by Debian's /usr/bin/python3.
+func Python(t testing.TB, install string, modules ...string) {
+	t.Helper()
+	Command(t, "/usr/bin/python3", install)
+	for _, m := range modules {
+		Need(t, "python module "+m, install, func() error {
+			return exec.Command("/usr/bin/python3", "-c", "import "+m).Run()
+		})
+	}
+}
