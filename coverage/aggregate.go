@@ -156,8 +156,20 @@ func splitPolygon(pp PopPolygon, res int, acc map[h3.Cell]float64) error {
 		}
 		return fmt.Errorf("polygon without vertices")
 	}
+	// Overlaps below a millionth of the polygon are slivers of coordinate
+	// rounding (a polygon drawn on the H3 grid and reprojected touches its
+	// neighbours by square millimetres): they are dropped and the shares
+	// renormalised, so the total stays exact.
+	kept := 0.0
 	for _, p := range parts {
-		acc[p.c] += pp.Population * p.a / total
+		if p.a >= 1e-6*total {
+			kept += p.a
+		}
+	}
+	for _, p := range parts {
+		if p.a >= 1e-6*total {
+			acc[p.c] += pp.Population * p.a / kept
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/paulmach/orb"
 	"io"
 	"math"
 	"slices"
@@ -285,8 +286,31 @@ func (o *offsetHint) message() string {
 // checkOffset compares the stations' median snap distance as given with what
 // it would be if they were GCJ-02 or BD-09 coordinates; a cut by more than
 // half from a large median means the points were offset.
-func checkOffset(r *walknet.Reach, st []coverage.Station, given string) *offsetHint {
-	if given != "wgs84" && given != "" || len(st) == 0 {
+func checkOffset(r *walknet.Reach, all []coverage.Station, given string) *offsetHint {
+	if given != "wgs84" && given != "" || len(all) == 0 {
+		return nil
+	}
+	// Only stations on the extract tell anything: those beyond its edge sit
+	// far from any street whatever their datum. The box is the graph's
+	// nodes' with a 1 km margin (the largest offset is about 700 m).
+	g := r.Graph()
+	var box orb.Bound
+	for i := range g.Stats().Nodes {
+		p, _ := g.Node(int32(i))
+		if i == 0 {
+			box = orb.Bound{Min: p, Max: p}
+		} else {
+			box = box.Extend(p)
+		}
+	}
+	box = box.Pad(0.01)
+	var st []coverage.Station
+	for _, s := range all {
+		if box.Contains(s.Pos) {
+			st = append(st, s)
+		}
+	}
+	if len(st) < 3 {
 		return nil
 	}
 	// The offsets only exist inside mainland China: elsewhere map services

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage/format"
 	"io"
 	"log/slog"
@@ -158,6 +159,9 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 			return nil, err
 		}
 		bar.done()
+		if err := checkOverlap(s.network, r, len(cells), coverage.StationPoints(stations), s.maxSnap); err != nil {
+			return nil, err
+		}
 		l.reach, l.graph = r, g
 	}
 	l.run = s.runFacts(set)
@@ -205,4 +209,22 @@ func (s *studyFlags) networkState() *format.NetworkState {
 		ns.ModTime = fi.ModTime().UTC().Format(time.RFC3339)
 	}
 	return ns
+}
+
+// checkOverlap refuses a street network that no cell or no station can
+// reach: the analysis would report 0% coverage for a reason that has
+// nothing to do with walking.
+func checkOverlap(path string, r *walknet.Reach, cells int, stations []orb.Point, maxSnap float64) error {
+	snappedCells, _ := r.Stats()["cells_snapped"].(int)
+	snappedStations := 0
+	for _, s := range r.SnapStations(stations) {
+		if s.Snapped {
+			snappedStations++
+		}
+	}
+	if snappedCells == 0 || snappedStations == 0 {
+		return fmt.Errorf("%s does not overlap the study: %d of %d cells and %d of %d stations lie within %g m of a walkable street (is it the right extract?)",
+			path, snappedCells, cells, snappedStations, len(stations), maxSnap)
+	}
+	return nil
 }
