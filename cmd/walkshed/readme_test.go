@@ -53,7 +53,8 @@ var timing = regexp.MustCompile(`\d+(\.\d+)?(ms|s)\b|wrote |demo study `)
 // TestREADMECommands follows README.md as a new user would: in a fresh
 // clone, with ../shared beside it, it runs every `sh` block in order in one
 // shell, and checks that every line of the output shown after a block (but
-// for "..." and timings) is printed by that block.
+// for "..." and timings) is printed by that block. The clone holds what is
+// committed: commit a README change before running this test on it.
 func TestREADMECommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the README walk-through in -short mode")
