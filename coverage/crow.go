@@ -63,33 +63,36 @@ const cellBlockSize = 256
 func (c *Crow) CellBlocks() []CellBlock {
 	c.blocksOnce.Do(func() {
 		n := int32(len(c.cells))
-		c.blocks = make([]CellBlock, 0, n/cellBlockSize+1)
-		for lo := int32(0); lo < n; lo += cellBlockSize {
-			b := CellBlock{Lo: lo, Hi: min(lo+cellBlockSize, n)}
-			p := c.cells[lo].Pos
-			b.Min, b.Max = p, p
-			for _, cell := range c.cells[b.Lo:b.Hi] {
-				// Plain comparisons: the min and max built-ins handle NaN
-				// and signed zeros, which costs here and cannot occur.
-				q := cell.Pos
-				if q[0] < b.Min[0] {
-					b.Min[0] = q[0]
-				} else if q[0] > b.Max[0] {
-					b.Max[0] = q[0]
+		c.blocks = make([]CellBlock, (n+cellBlockSize-1)/cellBlockSize)
+		splitRange(len(c.blocks), func(from, to int) {
+			for k := from; k < to; k++ {
+				lo := int32(k) * cellBlockSize
+				b := CellBlock{Lo: lo, Hi: min(lo+cellBlockSize, n)}
+				p := c.cells[lo].Pos
+				b.Min, b.Max = p, p
+				for _, cell := range c.cells[b.Lo:b.Hi] {
+					// Plain comparisons: the min and max built-ins handle NaN
+					// and signed zeros, which costs here and cannot occur.
+					q := cell.Pos
+					if q[0] < b.Min[0] {
+						b.Min[0] = q[0]
+					} else if q[0] > b.Max[0] {
+						b.Max[0] = q[0]
+					}
+					if q[1] < b.Min[1] {
+						b.Min[1] = q[1]
+					} else if q[1] > b.Max[1] {
+						b.Max[1] = q[1]
+					}
 				}
-				if q[1] < b.Min[1] {
-					b.Min[1] = q[1]
-				} else if q[1] > b.Max[1] {
-					b.Max[1] = q[1]
+				if b.Max[0]-b.Min[0] > 180 {
+					// A block across the antimeridian: a whole-longitude box
+					// stays a valid (if loose) bound.
+					b.Min[0], b.Max[0] = -180, 180
 				}
+				c.blocks[k] = b
 			}
-			if b.Max[0]-b.Min[0] > 180 {
-				// A block across the antimeridian: a whole-longitude box
-				// stays a valid (if loose) bound.
-				b.Min[0], b.Max[0] = -180, 180
-			}
-			c.blocks = append(c.blocks, b)
-		}
+		})
 	})
 	return c.blocks
 }
@@ -359,4 +362,24 @@ func parallelChunks(ctx context.Context, n int, fn func(lo, hi int)) error {
 	}
 	wg.Wait()
 	return ctx.Err()
+}
+
+// splitRange runs fn over [0, n) split into one equal part per core: for
+// loops that only stream through memory.
+func splitRange(n int, fn func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/64))
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
 }

@@ -2,7 +2,10 @@ package coverage
 
 import (
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/paulmach/orb"
 )
@@ -85,9 +88,26 @@ func components(r *Result, seeds []int32) []Gap {
 			}
 		}
 		slices.Sort(g.Cells)
-		finishGap(r, &g)
 		gaps = append(gaps, g)
 	}
+	// Every gap cell's topology is known now, so the gaps are finished in
+	// parallel: each reads only its own cells.
+	var next atomic.Int64
+	work := func() {
+		for k := int(next.Add(1)) - 1; k < len(gaps); k = int(next.Add(1)) - 1 {
+			finishGap(r, &gaps[k])
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(len(gaps), runtime.GOMAXPROCS(0)) - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
+	wg.Wait()
 	return gaps
 }
 

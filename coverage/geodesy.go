@@ -129,9 +129,9 @@ func (b *boxes) each() [][2][2]float64 { return b.b[:b.n] }
 // vectors orders points exactly as great-circle distance does, at a few
 // multiplications instead of trigonometry.
 func unitVector(p orb.Point) [3]float64 {
-	lat, lon := p[1]*degToRad, p[0]*degToRad
-	cl := math.Cos(lat)
-	return [3]float64{cl * math.Cos(lon), cl * math.Sin(lon), math.Sin(lat)}
+	sl, cl := math.Sincos(p[1] * degToRad)
+	so, co := math.Sincos(p[0] * degToRad)
+	return [3]float64{cl * co, cl * so, sl}
 }
 
 func chord2(a, b [3]float64) float64 {

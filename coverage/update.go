@@ -182,7 +182,7 @@ type block struct {
 func (u *updater) buildBlocks() {
 	cb := u.timer.CellBlocks()
 	u.blocks = make([]block, len(cb))
-	parallelChunks(context.Background(), len(cb), func(lo, hi int) {
+	splitRange(len(cb), func(lo, hi int) {
 		for k := lo; k < hi; k++ {
 			u.blocks[k].CellBlock = cb[k]
 			u.refreshBlock(&u.blocks[k])
@@ -238,7 +238,7 @@ func newUpdater(r *Result, reach Reach) (*updater, error) {
 	// The covered population, summed on every core.
 	threshold := r.Settings.Minutes
 	var mu sync.Mutex
-	parallelChunks(context.Background(), len(r.Cells), func(lo, hi int) {
+	splitRange(len(r.Cells), func(lo, hi int) {
 		var sum float64
 		for i := lo; i < hi; i++ {
 			if u.access[i].Minutes <= threshold { // Unreached (+Inf) never is
