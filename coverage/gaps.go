@@ -176,7 +176,7 @@ func rankGaps(gaps []Gap) {
 }
 
 // UpdateGaps recomputes the gaps of r after the access of the cells in
-// changed changed (time or coverage), given the gaps before. Only the gaps
+// changed changed (time or coverage; repeats allowed), given the gaps before. Only the gaps
 // touching a changed cell are rebuilt; the result equals FindGaps.
 func UpdateGaps(r *Result, old []Gap, changed []int32) []Gap {
 	if len(changed) == 0 {
@@ -214,7 +214,8 @@ func UpdateGaps(r *Result, old []Gap, changed []int32) []Gap {
 			kept = append(kept, g)
 		}
 	}
-	slices.Sort(seeds)
+	// The seeds' order does not matter: each gap's cells are sorted and the
+	// gaps ranked by a total order.
 	kept = append(kept, components(r, seeds)...)
 	rankGaps(kept)
 	return kept

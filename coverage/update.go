@@ -549,11 +549,13 @@ func (u *updater) commit() {
 		kept = append(kept, s)
 	}
 	if first >= 0 {
-		for i, a := range u.access {
-			if a.Station > int32(first) {
-				u.access[i].Station = remap[a.Station]
+		splitRange(len(u.access), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if s := u.access[i].Station; s > int32(first) {
+					u.access[i].Station = remap[s]
+				}
 			}
-		}
+		})
 	}
 	u.r.Stations = kept
 	u.r.Access = u.access
@@ -563,7 +565,6 @@ func (u *updater) commit() {
 		u.r.InReach = nil
 	}
 	u.r.Created = time.Now().UTC()
-	slices.Sort(u.changed)
-	u.r.Gaps = UpdateGaps(u.r, u.r.Gaps, slices.Compact(u.changed))
+	u.r.Gaps = UpdateGaps(u.r, u.r.Gaps, u.changed)
 	u.r.Areas = summarizeAreas(u.r, u.r.AreaInputs(), u.r.cellArea)
 }
