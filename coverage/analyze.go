@@ -59,6 +59,8 @@ func Analyze(ctx context.Context, study Study, reach Reach, logger *slog.Logger)
 func (r *Result) Finish(areas []Area) {
 	r.Gaps = FindGaps(r)
 	r.Areas = SummarizeAreas(r, areas)
+	r.idx = nil
+	r.index()
 }
 
 // AreaInputs recovers the areas of a summarised result (leaf level).

@@ -21,9 +21,6 @@ type Crow struct {
 	once  sync.Once
 	index rtree.RTreeG[int32] // cell centres, built on the first Within
 
-	blocksOnce sync.Once
-	blocks     []CellBlock
-
 	vecOnce sync.Once
 	vec     [][][3]float64 // per block of cellBlockSize cells
 	vecDone []sync.Once
@@ -42,60 +39,13 @@ type CellTimer interface {
 	// TimeCells calls fn with the time m from p to each cell i in [lo, hi)
 	// for which m < below(i); other cells may be skipped unmeasured.
 	TimeCells(p orb.Point, lo, hi int32, below func(cell int32) Minutes, fn func(cell int32, m Minutes))
-	// CellBlocks splits the cells, in order, into runs of at most size with
-	// the lon/lat box of each; the slice is shared and must not be changed.
-	CellBlocks() []CellBlock
 }
 
-// CellBlock is a run [Lo, Hi) of cells in H3 order (spatially compact) and
-// the lon/lat box around their centres.
-type CellBlock struct {
-	Lo, Hi   int32
-	Min, Max [2]float64
-}
-
-// cellBlockSize is the number of cells in a block: small enough that a
-// station's neighbourhood touches few cells beyond it, large enough that
-// scanning the blocks is cheap.
+// cellBlockSize is the number of cells in a block of the update index and
+// of the cached unit vectors: small enough that a station's neighbourhood
+// touches few cells beyond it, large enough that scanning the blocks is
+// cheap.
 const cellBlockSize = 256
-
-// CellBlocks implements CellTimer.
-func (c *Crow) CellBlocks() []CellBlock {
-	c.blocksOnce.Do(func() {
-		n := int32(len(c.cells))
-		c.blocks = make([]CellBlock, (n+cellBlockSize-1)/cellBlockSize)
-		splitRange(len(c.blocks), func(from, to int) {
-			for k := from; k < to; k++ {
-				lo := int32(k) * cellBlockSize
-				b := CellBlock{Lo: lo, Hi: min(lo+cellBlockSize, n)}
-				p := c.cells[lo].Pos
-				b.Min, b.Max = p, p
-				for _, cell := range c.cells[b.Lo:b.Hi] {
-					// Plain comparisons: the min and max built-ins handle NaN
-					// and signed zeros, which costs here and cannot occur.
-					q := cell.Pos
-					if q[0] < b.Min[0] {
-						b.Min[0] = q[0]
-					} else if q[0] > b.Max[0] {
-						b.Max[0] = q[0]
-					}
-					if q[1] < b.Min[1] {
-						b.Min[1] = q[1]
-					} else if q[1] > b.Max[1] {
-						b.Max[1] = q[1]
-					}
-				}
-				if b.Max[0]-b.Min[0] > 180 {
-					// A block across the antimeridian: a whole-longitude box
-					// stays a valid (if loose) bound.
-					b.Min[0], b.Max[0] = -180, 180
-				}
-				c.blocks[k] = b
-			}
-		})
-	})
-	return c.blocks
-}
 
 // TimeCells implements CellTimer. The chord between unit vectors is never
 // longer than the arc, so a chord already too long to beat below(i) rules

@@ -65,6 +65,7 @@ type Result struct {
 
 	Created time.Time
 
+	idx       *cellIndex  // blocks of cells for updates, built with the result
 	cellArea  []int32     // area of each cell, kept from the last area summary
 	topoCache []*cellTopo // edges of the cells gap finding has looked at, by cell
 }
@@ -124,4 +125,76 @@ func (r *Result) CellIndex(c h3.Cell) int {
 		return lo
 	}
 	return -1
+}
+
+// cellIndex is what an update needs besides the times, kept with the result
+// so that a batch of events costs only what it changes: the cells in blocks
+// of cellBlockSize in H3 order (spatially compact runs) with their lon/lat
+// box and slowest time, and the covered population. Analyze builds it, as
+// does the first update of a result read from disk; updates maintain it.
+type cellIndex struct {
+	blocks  []block
+	covered float64
+}
+
+// block is a run [Lo, Hi) of cells with the lon/lat box around their
+// centres and the slowest time among them.
+type block struct {
+	Lo, Hi   int32
+	Min, Max [2]float64
+	slowest  Minutes
+	dirty    bool // slowest may have dropped: recompute before use
+}
+
+// index returns the result's cell index, building it when missing.
+func (r *Result) index() *cellIndex {
+	if r.idx != nil && len(r.idx.blocks) == (len(r.Cells)+cellBlockSize-1)/cellBlockSize {
+		return r.idx
+	}
+	n := int32(len(r.Cells))
+	ix := &cellIndex{blocks: make([]block, (n+cellBlockSize-1)/cellBlockSize)}
+	covered := make([]float64, len(ix.blocks))
+	threshold := r.Settings.Minutes
+	splitRange(len(ix.blocks), func(from, to int) {
+		for k := from; k < to; k++ {
+			lo := int32(k) * cellBlockSize
+			b := block{Lo: lo, Hi: min(lo+cellBlockSize, n)}
+			b.Min, b.Max = r.Cells[lo].Pos, r.Cells[lo].Pos
+			var sum float64
+			for i := b.Lo; i < b.Hi; i++ {
+				// Plain comparisons: the min and max built-ins handle NaN
+				// and signed zeros, which costs here and cannot occur.
+				q := r.Cells[i].Pos
+				if q[0] < b.Min[0] {
+					b.Min[0] = q[0]
+				} else if q[0] > b.Max[0] {
+					b.Max[0] = q[0]
+				}
+				if q[1] < b.Min[1] {
+					b.Min[1] = q[1]
+				} else if q[1] > b.Max[1] {
+					b.Max[1] = q[1]
+				}
+				m := r.Access[i].Minutes // Unreached is +Inf: the plain maximum covers it
+				if m > b.slowest {
+					b.slowest = m
+				}
+				if m <= threshold {
+					sum += r.Cells[i].Population
+				}
+			}
+			if b.Max[0]-b.Min[0] > 180 {
+				// A block across the antimeridian: a whole-longitude box
+				// stays a valid (if loose) bound.
+				b.Min[0], b.Max[0] = -180, 180
+			}
+			ix.blocks[k] = b
+			covered[k] = sum
+		}
+	})
+	for _, c := range covered {
+		ix.covered += c
+	}
+	r.idx = ix
+	return ix
 }

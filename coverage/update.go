@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -172,24 +171,6 @@ func (u *updater) rollback() {
 	}
 }
 
-// block is a CellBlock with the slowest time among its cells.
-type block struct {
-	CellBlock
-	slowest Minutes
-	dirty   bool // slowest may have dropped: recompute before use
-}
-
-func (u *updater) buildBlocks() {
-	cb := u.timer.CellBlocks()
-	u.blocks = make([]block, len(cb))
-	splitRange(len(cb), func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			u.blocks[k].CellBlock = cb[k]
-			u.refreshBlock(&u.blocks[k])
-		}
-	})
-}
-
 func (u *updater) refreshBlock(b *block) {
 	// Unreached is +Inf, so the plain maximum covers it.
 	var slowest Minutes
@@ -231,24 +212,12 @@ func newUpdater(r *Result, reach Reach) (*updater, error) {
 		}
 		u.byID[s.ID] = int32(i)
 	}
+	ix := r.index()
+	u.covered = ix.covered
 	if t, ok := reach.(CellTimer); ok && !reach.Bound().Reached() {
 		u.timer = t
-		u.buildBlocks()
+		u.blocks = slices.Clone(ix.blocks) // the result's own stay as they are until commit
 	}
-	// The covered population, summed on every core.
-	threshold := r.Settings.Minutes
-	var mu sync.Mutex
-	splitRange(len(r.Cells), func(lo, hi int) {
-		var sum float64
-		for i := lo; i < hi; i++ {
-			if u.access[i].Minutes <= threshold { // Unreached (+Inf) never is
-				sum += r.Cells[i].Population
-			}
-		}
-		mu.Lock()
-		u.covered += sum
-		mu.Unlock()
-	})
 	return u, nil
 }
 
@@ -566,5 +535,10 @@ func (u *updater) commit() {
 	}
 	u.r.Created = time.Now().UTC()
 	u.r.Gaps = UpdateGaps(u.r, u.r.Gaps, u.changed)
+	if u.blocks != nil {
+		u.r.idx = &cellIndex{blocks: u.blocks, covered: u.covered}
+	} else {
+		u.r.idx = nil // rebuilt from the times when next needed
+	}
 	u.r.Areas = summarizeAreas(u.r, u.r.AreaInputs(), u.r.cellArea)
 }
