@@ -133,8 +133,23 @@ func (r *Result) CellIndex(c h3.Cell) int {
 // box and slowest time, and the covered population. Analyze builds it, as
 // does the first update of a result read from disk; updates maintain it.
 type cellIndex struct {
-	blocks  []block
-	covered float64
+	blocks     []block
+	covered    float64
+	stationVec [][3]float64 // the stations on the unit sphere, when known
+}
+
+// stationVectors returns the unit vectors of stations (the result's own,
+// plus any appended): from the index when it holds them, else computed.
+// The slice is the caller's to extend.
+func (r *Result) stationVectors(stations []Station) [][3]float64 {
+	var v [][3]float64
+	if r.idx != nil && len(r.idx.stationVec) == len(r.Stations) {
+		v = append(make([][3]float64, 0, len(stations)), r.idx.stationVec...)
+	}
+	for _, s := range stations[len(v):] {
+		v = append(v, unitVector(s.Pos))
+	}
+	return v
 }
 
 // block is a run [Lo, Hi) of cells with the lon/lat box around their
@@ -194,6 +209,10 @@ func (r *Result) index() *cellIndex {
 	})
 	for _, c := range covered {
 		ix.covered += c
+	}
+	ix.stationVec = make([][3]float64, len(r.Stations))
+	for i, s := range r.Stations {
+		ix.stationVec[i] = unitVector(s.Pos)
 	}
 	r.idx = ix
 	return ix

@@ -432,10 +432,7 @@ func (u *updater) renearest(ctx context.Context, pos orb.Point, farthest Meters,
 	for {
 		cand = cand[:0]
 		if u.vec == nil {
-			u.vec = make([][3]float64, len(u.stations))
-			for t, st := range u.stations {
-				u.vec[t] = unitVector(st.Pos)
-			}
+			u.vec = u.r.stationVectors(u.stations)
 		}
 		// Stations within ρ of pos, by chord length with a margin for
 		// rounding; the ρ test itself is then exact on the haversine.
@@ -536,7 +533,16 @@ func (u *updater) commit() {
 	u.r.Created = time.Now().UTC()
 	u.r.Gaps = UpdateGaps(u.r, u.r.Gaps, u.changed)
 	if u.blocks != nil {
-		u.r.idx = &cellIndex{blocks: u.blocks, covered: u.covered}
+		ix := &cellIndex{blocks: u.blocks, covered: u.covered}
+		if u.vec != nil {
+			ix.stationVec = make([][3]float64, 0, len(kept))
+			for t, v := range u.vec {
+				if !u.closed[t] {
+					ix.stationVec = append(ix.stationVec, v)
+				}
+			}
+		}
+		u.r.idx = ix
 	} else {
 		u.r.idx = nil // rebuilt from the times when next needed
 	}
