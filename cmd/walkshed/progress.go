@@ -17,6 +17,7 @@ type progress struct {
 	stage string
 	last  time.Time
 	drawn bool
+	pct   int // last percentage drawn
 }
 
 func newProgress(w io.Writer, quiet bool) *progress {
@@ -38,10 +39,16 @@ func (p *progress) update(stage string, done, total int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
-	if stage == p.stage && now.Sub(p.last) < 100*time.Millisecond && done != total {
+	pct := -1
+	if total > 0 {
+		pct = int(100 * done / total)
+	}
+	// Redraw on a new stage, or at most ten times a second when the
+	// figure moved.
+	if stage == p.stage && (pct == p.pct || now.Sub(p.last) < 100*time.Millisecond && pct != 100) {
 		return
 	}
-	p.stage, p.last, p.drawn = stage, now, true
+	p.stage, p.last, p.drawn, p.pct = stage, now, true, pct
 	if total > 0 {
 		frac := float64(done) / float64(total)
 		if frac > 1 {
