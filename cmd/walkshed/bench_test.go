@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paulmach/osm"
 	"github.com/paulmach/osm/osmpbf"
@@ -95,6 +96,49 @@ func BenchmarkDelawareAnalyzeCLI(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	reportPeakRSS(b)
+}
+
+// BenchmarkShanghaiCLI runs the command line on the Shanghai-scale study
+// (walkshed synth: 412,624 cells, 12,457 stations) end to end: analyze with
+// every output, then update with four events, writing CSV only and every
+// format. It reports seconds per step and the process's peak memory.
+func BenchmarkShanghaiCLI(b *testing.B) {
+	dir := b.TempDir()
+	if code := run([]string{"synth", "--out", dir}, io.Discard, os.Stderr); code != 0 {
+		b.Fatalf("synth: exit %d", code)
+	}
+	events := filepath.Join(dir, "events.csv")
+	os.WriteFile(events, []byte("date,action,id,lon,lat\n2026-12-01,open,N1,121.19903,30.97560\n"+
+		"2026-12-01,open,N2,121.05562,31.22146\n2026-12-02,close,S00012,,\n2026-12-02,close,S01250,,\n"), 0o644)
+	steps := []struct {
+		name string
+		args []string
+	}{
+		{"analyze-s", []string{"analyze", "--stations", filepath.Join(dir, "stations.csv"), "--population", filepath.Join(dir, "population.csv"),
+			"--res", "10", "--out", filepath.Join(dir, "a"), "--quiet"}},
+		{"update-csv-s", []string{"update", "--from", filepath.Join(dir, "a"), "--events", events, "--out", filepath.Join(dir, "u1"), "--format", "csv", "--quiet"}},
+		{"update-all-s", []string{"update", "--from", filepath.Join(dir, "a"), "--events", events, "--out", filepath.Join(dir, "u2"), "--quiet"}},
+	}
+	spent := make([]time.Duration, len(steps))
+	b.ResetTimer()
+	for b.Loop() {
+		for k, s := range steps {
+			t := time.Now()
+			if code := run(s.args, io.Discard, os.Stderr); code != 0 {
+				b.Fatalf("%s: exit %d", s.name, code)
+			}
+			spent[k] += time.Since(t)
+		}
+	}
+	b.StopTimer()
+	for k, s := range steps {
+		b.ReportMetric(spent[k].Seconds()/float64(b.N), s.name)
+	}
+	reportPeakRSS(b)
+}
+
+func reportPeakRSS(b *testing.B) {
 	if s, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, line := range strings.Split(string(s), "\n") {
 			if strings.HasPrefix(line, "VmHWM:") {

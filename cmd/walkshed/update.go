@@ -111,8 +111,8 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 	}
 	after := res.Totals()
 	fmt.Fprintf(stdout, "applied %d events in %s (%d opened, %d closed)\n", len(evs), took.Round(time.Millisecond), count(evs, coverage.Open), count(evs, coverage.Close))
-	fmt.Fprintf(stdout, "covered %s → %s people (%.1f%% → %.1f%%), %d stations\n",
-		fmtInt(before.CoveredPopulation), fmtInt(after.CoveredPopulation), 100*before.Share(), 100*after.Share(), len(res.Stations))
+	fmt.Fprintf(stdout, "covered %s → %s people (%.1f%% → %.1f%%), %s stations\n",
+		fmtInt(before.CoveredPopulation), fmtInt(after.CoveredPopulation), 100*before.Share(), 100*after.Share(), fmtInt(float64(len(res.Stations))))
 	for _, ch := range changes {
 		fmt.Fprintf(stdout, "  %s %-5s %-14s %+10s people (%d cells newly covered, %d no longer)\n",
 			ch.Event.Date.Format("2006-01-02"), ch.Event.Action, ch.Event.Station.ID, fmtSigned(ch.Gained-ch.Lost), len(ch.NewlyCovered), len(ch.NoLonger))
