@@ -37,7 +37,7 @@ func commands() []command {
 		{"update", "apply station openings and closings to a result", runUpdate},
 		{"demo", "run the demo study shipped in data/", runDemo},
 		{"synth", "write a synthetic Shanghai-scale study", runSynth},
-		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("walkshed", version); return nil }},
+		{"version", "print the version", func(_ []string, stdout, _ io.Writer) error { fmt.Fprintln(stdout, "walkshed", version); return nil }},
 	}
 }
 
