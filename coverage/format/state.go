@@ -170,9 +170,15 @@ func ReadState(dir string) (*coverage.Result, *State, error) {
 		if i > 0 && c <= r.Cells[i-1].H3 {
 			return nil, nil, fmt.Errorf("format: %s: cells not in H3 order at cell %d", path, i+1)
 		}
+		if p := s.Cells.Population[i]; !(p >= 0) || math.IsInf(p, 0) {
+			return nil, nil, fmt.Errorf("format: %s: cell %d: population %v", path, i+1, p)
+		}
 		r.Cells[i] = coverage.Cell{H3: c, Pos: coverage.CellCenter(c), Population: s.Cells.Population[i]}
 		a := coverage.NoAccess
 		if m := s.Cells.Minutes[i]; m != nil {
+			if !(*m >= 0) || math.IsInf(*m, 0) {
+				return nil, nil, fmt.Errorf("format: %s: cell %d: walking time %v minutes", path, i+1, *m)
+			}
 			a = coverage.Access{Minutes: coverage.Minutes(*m), Station: s.Cells.Station[i]}
 		}
 		if a.Station >= int32(len(r.Stations)) || (a.Minutes.Reached() && a.Station < 0) {
