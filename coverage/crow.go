@@ -132,7 +132,6 @@ type probe struct {
 	lim2 float64 // count stations with squared chord <= lim2 ...
 	edge float64 // ... deciding those within edge of it exactly
 	p    orb.Point
-	r    Meters
 	sp   Speed
 	lim  Minutes
 	n    int32
@@ -240,7 +239,7 @@ func (c *Crow) InReach(ctx context.Context, stations []orb.Point, limit Minutes,
 	r := c.speed.Distance(limit)
 	lim2 := chord2Of(r)
 	return parallelChunks(ctx, len(c.cells), func(lo, hi int) {
-		q := &probe{ix: ix, lim2: lim2, edge: 1e-9 * lim2, sp: c.speed, lim: limit, r: r}
+		q := &probe{ix: ix, lim2: lim2, edge: 1e-9 * lim2, sp: c.speed, lim: limit}
 		fn := q.count
 		for i := lo; i < hi; i++ {
 			q.p = c.cells[i].Pos

@@ -24,11 +24,6 @@ func Distance(a, b orb.Point) Meters {
 	return Meters(2 * float64(EarthRadius) * math.Asin(math.Sqrt(h)))
 }
 
-// angularDistance returns the haversine central angle between a and b in radians.
-func angularDistance(a, b orb.Point) float64 {
-	return float64(Distance(a, b)) / float64(EarthRadius)
-}
-
 // wrapLon brings a longitude difference into (-180, 180].
 func wrapLon(d float64) float64 {
 	for d > 180 {

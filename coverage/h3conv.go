@@ -62,6 +62,25 @@ func edgeLine(e h3.DirectedEdge) []orb.Point {
 	return out
 }
 
+// PolygonCells returns the H3 cells at resolution res whose centres lie in
+// the ring (orb.Point{lon, lat}, closed or not).
+func PolygonCells(ring orb.Ring, res int) ([]h3.Cell, error) {
+	if res < 0 || res > h3.MaxResolution {
+		return nil, fmt.Errorf("coverage: H3 resolution %d outside 0..%d", res, h3.MaxResolution)
+	}
+	if len(ring) < 3 {
+		return nil, fmt.Errorf("coverage: a polygon needs at least 3 vertices, got %d", len(ring))
+	}
+	loop := make(h3.GeoLoop, 0, len(ring))
+	for _, p := range ring {
+		if !validLonLat(p) {
+			return nil, fmt.Errorf("coverage: point %v is not a lon/lat position", p)
+		}
+		loop = append(loop, h3.LatLng{Lat: p[1], Lng: p[0]})
+	}
+	return h3.PolygonToCells(h3.GeoPolygon{GeoLoop: loop}, res), nil
+}
+
 // ParseCell parses an H3 index written in hexadecimal.
 func ParseCell(s string) (h3.Cell, error) {
 	var c h3.Cell

@@ -108,7 +108,6 @@ type updater struct {
 	covered   float64
 	active    int
 	changed   []int32 // cells whose access changed, possibly repeated
-	out       []Access
 
 	// With a model that times cells directly (the straight line), openings
 	// visit only blocks of cells that one could improve.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"math"
 	"os"
@@ -11,29 +10,6 @@ import (
 	"strings"
 	"testing"
 )
-
-// readCSV reads a whole CSV file as maps from header to value.
-func demoCSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var out []map[string]string
-	for _, r := range rows[1:] {
-		m := map[string]string{}
-		for i, h := range rows[0] {
-			m[h] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 func demoNum(t *testing.T, s string) float64 {
 	t.Helper()
@@ -82,21 +58,21 @@ func TestDemo(t *testing.T) {
 
 	// The population is kept exactly.
 	var popTotal float64
-	for _, r := range demoCSV(t, filepath.Join(data, "population.csv")) {
+	for _, r := range readCSV(t, filepath.Join(data, "population.csv")) {
 		popTotal += demoNum(t, r["population"])
 	}
 	sum := demoJSON(t, filepath.Join(out, "analyze", "summary.json"))
 	if got := sum["population_total"].(float64); got != popTotal {
 		t.Errorf("summary population_total %v, population.csv sums to %v", got, popTotal)
 	}
-	stations := demoCSV(t, filepath.Join(data, "stations.csv"))
+	stations := readCSV(t, filepath.Join(data, "stations.csv"))
 	if got := sum["stations"].(float64); int(got) != len(stations) {
 		t.Errorf("summary stations %v, stations.csv has %d", got, len(stations))
 	}
 
 	// cells.csv: covered agrees with minutes, and re-sums to the summary.
 	var covered float64
-	for _, c := range demoCSV(t, filepath.Join(out, "analyze", "cells.csv")) {
+	for _, c := range readCSV(t, filepath.Join(out, "analyze", "cells.csv")) {
 		in := c["minutes"] != "" && demoNum(t, c["minutes"]) <= 15
 		if in != (c["covered"] == "1") {
 			t.Errorf("cell %s: minutes %q but covered %s", c["h3"], c["minutes"], c["covered"])
@@ -115,7 +91,7 @@ func TestDemo(t *testing.T) {
 
 	// The proposal: five sites, each adding people, within the certified bound.
 	prop := demoJSON(t, filepath.Join(out, "propose", "proposal.json"))
-	sites := demoCSV(t, filepath.Join(out, "propose", "sites.csv"))
+	sites := readCSV(t, filepath.Join(out, "propose", "sites.csv"))
 	if len(sites) != 5 {
 		t.Fatalf("%d proposed sites, want 5", len(sites))
 	}
@@ -146,7 +122,7 @@ func TestDemo(t *testing.T) {
 		final[s["id"]] = [2]string{s["lon"], s["lat"]}
 		order = append(order, s["id"])
 	}
-	for _, e := range demoCSV(t, filepath.Join(data, "events.csv")) {
+	for _, e := range readCSV(t, filepath.Join(data, "events.csv")) {
 		switch e["action"] {
 		case "open":
 			final[e["id"]] = [2]string{e["lon"], e["lat"]}
@@ -179,15 +155,15 @@ func TestDemo(t *testing.T) {
 	if got := upd["population_covered"].(float64); got != want {
 		t.Errorf("update covers %v people, a fresh analysis with the final stations %v", got, want)
 	}
-	timeline := demoCSV(t, filepath.Join(out, "update", "timeline.csv"))
+	timeline := readCSV(t, filepath.Join(out, "update", "timeline.csv"))
 	if got := demoNum(t, timeline[len(timeline)-1]["population_covered"]); got != want {
 		t.Errorf("timeline ends at %v covered, want %v", got, want)
 	}
 	freshCells := map[string]string{}
-	for _, c := range demoCSV(t, filepath.Join(fresh, "cells.csv")) {
+	for _, c := range readCSV(t, filepath.Join(fresh, "cells.csv")) {
 		freshCells[c["h3"]] = c["minutes"]
 	}
-	for _, c := range demoCSV(t, filepath.Join(out, "update", "cells.csv")) {
+	for _, c := range readCSV(t, filepath.Join(out, "update", "cells.csv")) {
 		if fm := freshCells[c["h3"]]; fm != c["minutes"] {
 			if fm == "" || c["minutes"] == "" || math.Abs(demoNum(t, fm)-demoNum(t, c["minutes"])) > 1e-3 {
 				t.Errorf("cell %s: updated minutes %q, fresh %q", c["h3"], c["minutes"], fm)

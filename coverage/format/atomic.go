@@ -44,15 +44,3 @@ func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
 	}
 	return nil
 }
-
-// CommitFiles renames each prepared temporary file onto its final name, in
-// order. Writers that produce several files prepare them all first, so a
-// failure while preparing leaves every previous output in place.
-func CommitFiles(pairs [][2]string) error {
-	for _, p := range pairs {
-		if err := os.Rename(p[0], p[1]); err != nil {
-			return fmt.Errorf("format: %w", err)
-		}
-	}
-	return nil
-}

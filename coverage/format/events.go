@@ -2,6 +2,7 @@ package format
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,7 +65,7 @@ func ReadEvents(path string) (events []coverage.Event, sorted bool, err error) {
 	for i, row := range t.rows {
 		line := t.lines[i]
 		var ev coverage.Event
-		ev.Source = path + ":" + itoa(line)
+		ev.Source = path + ":" + strconv.Itoa(line)
 		ds := strings.TrimSpace(row[dateCol])
 		ok := false
 		for _, l := range dateLayouts {
@@ -111,18 +112,4 @@ func ReadEvents(path string) (events []coverage.Event, sorted bool, err error) {
 		slices.SortStableFunc(events, func(a, b coverage.Event) int { return a.Date.Compare(b.Date) })
 	}
 	return events, sorted, nil
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
@@ -407,7 +408,11 @@ type Formats struct{ CSV, GeoJSON, GPKG bool }
 // ParseFormats parses a comma-separated list of csv, geojson and gpkg.
 func ParseFormats(s string) (Formats, error) {
 	var f Formats
-	for _, part := range splitComma(s) {
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
 		switch part {
 		case "csv":
 			f.CSV = true
@@ -425,28 +430,4 @@ func ParseFormats(s string) (Formats, error) {
 		return f, fmt.Errorf("format: no output format in %q", s)
 	}
 	return f, nil
-}
-
-func splitComma(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ',' {
-			if p := trimSpace(s[start:i]); p != "" {
-				out = append(out, p)
-			}
-			start = i + 1
-		}
-	}
-	return out
-}
-
-func trimSpace(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }

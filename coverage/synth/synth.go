@@ -8,7 +8,6 @@ import (
 	"sort"
 
 	"github.com/paulmach/orb"
-	"github.com/uber/h3-go/v4"
 	"github.com/walkshed/walkshed/coverage"
 )
 
@@ -56,15 +55,18 @@ func Generate(cfg Config) (Study, error) {
 	radiusKm := math.Sqrt(cfg.AreaKm2 / math.Pi)
 	kmPerDegLat := 111.195
 	kmPerDegLon := kmPerDegLat * math.Cos(cfg.Center[1]*math.Pi/180)
-	loop := make(h3.GeoLoop, 0, 128)
+	disc := make(orb.Ring, 0, 128)
 	for i := 0; i < 128; i++ {
 		a := 2 * math.Pi * float64(i) / 128
-		loop = append(loop, h3.LatLng{
-			Lat: cfg.Center[1] + radiusKm*math.Sin(a)/kmPerDegLat,
-			Lng: cfg.Center[0] + radiusKm*math.Cos(a)/kmPerDegLon,
+		disc = append(disc, orb.Point{
+			cfg.Center[0] + radiusKm*math.Cos(a)/kmPerDegLon,
+			cfg.Center[1] + radiusKm*math.Sin(a)/kmPerDegLat,
 		})
 	}
-	ids := h3.PolygonToCells(h3.GeoPolygon{GeoLoop: loop}, cfg.Res)
+	ids, err := coverage.PolygonCells(disc, cfg.Res)
+	if err != nil {
+		return Study{}, fmt.Errorf("synth: %w", err)
+	}
 	if len(ids) == 0 {
 		return Study{}, fmt.Errorf("synth: no cells")
 	}
