@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/paulmach/orb"
 	"io"
 	"math"
 	"slices"
@@ -293,16 +292,7 @@ func checkOffset(r *walknet.Reach, all []coverage.Station, given string) *offset
 	// Only stations on the extract tell anything: those beyond its edge sit
 	// far from any street whatever their datum. The box is the graph's
 	// nodes' with a 1 km margin (the largest offset is about 700 m).
-	g := r.Graph()
-	var box orb.Bound
-	for i := range g.Stats().Nodes {
-		p, _ := g.Node(int32(i))
-		if i == 0 {
-			box = orb.Bound{Min: p, Max: p}
-		} else {
-			box = box.Extend(p)
-		}
-	}
+	box := r.Graph().Bound()
 	box = box.Pad(0.01)
 	var st []coverage.Station
 	for _, s := range all {

@@ -279,6 +279,13 @@ func (g *Graph) Stats() GraphStats { return g.stats }
 // Name is the file or stream name the graph was read from.
 func (g *Graph) Name() string { return g.name }
 
+// Bound is the lon/lat box of the network's segments.
+func (g *Graph) Bound() orb.Bound {
+	g.buildTree()
+	min, max := g.tree.Bounds()
+	return orb.Bound{Min: min, Max: max}
+}
+
 // Node returns the position and OSM id of graph node i.
 func (g *Graph) Node(i int32) (orb.Point, int64) {
 	return orb.Point{g.lon[i], g.lat[i]}, g.osmID[i]
