@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/walkshed/walkshed/coverage/testenv"
 )
 
 // The files built into the binary are the ones data/README.md lists, by
@@ -43,7 +46,7 @@ func TestDemoStudyRegenerates(t *testing.T) {
 	cmd := exec.Command("go", "run", "./tools/demogen", "-out", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		if bytes.Contains(b, []byte("delaware")) && bytes.Contains(b, []byte("no such file")) {
-			t.Skipf("skipping: the Delaware extract of github.com/paulmach/osm is not in the module cache: %s", b)
+			testenv.Missing(t, fmt.Sprintf("the Delaware extract of github.com/paulmach/osm is not in the module cache (go mod download github.com/paulmach/osm): %s", b))
 		}
 		t.Fatalf("demogen: %v\n%s", err, b)
 	}

@@ -42,7 +42,7 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	bar.done()
 	ex := extrasOf(l.reach)
-	var crowShare float64 = math.NaN()
+	crowShare := math.NaN()
 	var offset *offsetHint
 	if sf.network != "" {
 		crowShare, err = crowCoveredShare(ctx, l.study)

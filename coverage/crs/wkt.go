@@ -110,7 +110,7 @@ func projectedFromWKT(root *wktNode, name string) (Transform, error) {
 		return nil, fmt.Errorf("crs: WKT %q: bad linear unit: %w", name, ErrUnsupported)
 	}
 	method := ""
-	var params *wktNode = root
+	params := root
 	if p := root.child("PROJECTION"); p != nil {
 		method = p.name()
 	} else if c := root.child("CONVERSION"); c != nil {

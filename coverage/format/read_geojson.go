@@ -273,6 +273,7 @@ func (g geomChecker) polygon(rings [][][]coord) (orb.Polygon, error) {
 func (f *gjFeature) decodePoint(g geomChecker) (orb.Point, error) {
 	var p []coord
 	if err := json.Unmarshal(f.coords, &p); err != nil {
+		//lint:ignore ST1005 the message starts with the GeoJSON type name, which is capitalised
 		return orb.Point{}, fmt.Errorf("Point coordinates: %w", coordErr(err))
 	}
 	return g.point(p)
@@ -284,6 +285,7 @@ func (f *gjFeature) decodeAreal(g geomChecker) (orb.MultiPolygon, error) {
 	case "Polygon":
 		var rings [][][]coord
 		if err := json.Unmarshal(f.coords, &rings); err != nil {
+			//lint:ignore ST1005 the message starts with the GeoJSON type name, which is capitalised
 			return nil, fmt.Errorf("Polygon coordinates: %w", coordErr(err))
 		}
 		p, err := g.polygon(rings)

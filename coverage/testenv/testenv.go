@@ -4,8 +4,30 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
+
+// CI reports whether the tests run under continuous integration: the
+// environment variable CI holds a truthy value (true, 1, yes or on, in any
+// case), as the CI services that set it write it.
+func CI() bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv("CI"))) {
+	case "1", "t", "true", "y", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// Missing skips the test with msg, or fails it under CI, where everything a
+// test needs but ../shared/data is installed.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
+	if CI() {
+		t.Fatalf("%s (a missing tool fails the test under CI)", msg)
+	}
+	t.Skip("skipping: " + msg)
+}
 
 // GIS is the Debian install line for the GDAL, PROJ and QGIS checkers.
 const GIS = "apt-get install gdal-bin python3-gdal proj-bin qgis qgis-providers python3-qgis"
@@ -40,29 +62,25 @@ func SharedData(t testing.TB, parts ...string) string {
 	return p
 }
 
-// SharedTool returns the absolute path of ../shared/tools/<name>, and skips
-// the test when it is absent.
+// SharedTool returns the absolute path of ../shared/tools/<name>. When it
+// is absent the test skips, or fails under CI, which always has the
+// checkers beside the clone.
 func SharedTool(t testing.TB, name string) string {
 	t.Helper()
 	p := filepath.Join(ModuleRoot(t), "..", "shared", "tools", name)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("skipping: checker %s is absent (it lives in ../shared/tools beside the project)", p)
+		Missing(t, "checker "+p+" is absent (it lives in ../shared/tools beside the project)")
 	}
 	return p
 }
 
-// Need skips the test (or fails it under CI=true) when check reports that
-// a tool is missing; what names the tool, install how to get it.
+// Need skips the test (or fails it under CI) when check reports that a
+// tool is missing; what names the tool, install how to get it.
 func Need(t testing.TB, what, install string, check func() error) {
 	t.Helper()
-	err := check()
-	if err == nil {
-		return
+	if err := check(); err != nil {
+		Missing(t, what+" not available ("+err.Error()+"); install with: "+install)
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is needed under CI=true: %v (install with: %s)", what, err, install)
-	}
-	t.Skipf("skipping: %s not available (%v); install with: %s", what, err, install)
 }
 
 // Command is Need for a program: an absolute path that must exist, or a
