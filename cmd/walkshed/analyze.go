@@ -124,10 +124,12 @@ func writeResult(dir string, r *coverage.Result, ex format.Extras, f format.Form
 			}
 		}
 	}
-	if f.GeoJSON {
+	if f.CellsGeoJSON {
 		if err := add("cells.geojson", func(w io.Writer) error { return format.WriteCellsGeoJSON(w, r, ex) }); err != nil {
 			return err
 		}
+	}
+	if f.GeoJSON {
 		if err := add("gaps.geojson", func(w io.Writer) error { return format.WriteGapsGeoJSON(w, r) }); err != nil {
 			return err
 		}

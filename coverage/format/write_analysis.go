@@ -402,10 +402,13 @@ func (e *errWriter) str(s string) {
 	}
 }
 
-// Formats selects which outputs to write.
-type Formats struct{ CSV, GeoJSON, GPKG bool }
+// Formats selects which outputs to write. GeoJSON means the small GeoJSON
+// files (gaps, sites); CellsGeoJSON the one with a hexagon per cell, which
+// at megacity scale is hundreds of megabytes and is written on request.
+type Formats struct{ CSV, GeoJSON, GPKG, CellsGeoJSON bool }
 
-// ParseFormats parses a comma-separated list of csv, geojson and gpkg.
+// ParseFormats parses a comma-separated list of csv, geojson, gpkg,
+// cells-geojson and all.
 func ParseFormats(s string) (Formats, error) {
 	var f Formats
 	for _, part := range strings.Split(s, ",") {
@@ -420,13 +423,15 @@ func ParseFormats(s string) (Formats, error) {
 			f.GeoJSON = true
 		case "gpkg":
 			f.GPKG = true
+		case "cells-geojson":
+			f.CellsGeoJSON = true
 		case "all":
-			f = Formats{true, true, true}
+			f = Formats{true, true, true, true}
 		default:
-			return f, fmt.Errorf("format: unknown output format %q (want csv, geojson, gpkg)", part)
+			return f, fmt.Errorf("format: unknown output format %q (want csv, geojson, gpkg, cells-geojson or all)", part)
 		}
 	}
-	if !f.CSV && !f.GeoJSON && !f.GPKG {
+	if !f.CSV && !f.GeoJSON && !f.GPKG && !f.CellsGeoJSON {
 		return f, fmt.Errorf("format: no output format in %q", s)
 	}
 	return f, nil
