@@ -235,8 +235,9 @@ func (w *where) match(v string) (bool, error) {
 	if t == "" {
 		return false, nil
 	}
-	x, err := parseNumber(t, fmt.Sprintf("%s value", w.col))
+	x, err := parseNumber(t, "")
 	if err != nil {
+		_, err = parseNumber(t, w.col+" value") // the message, only for a bad value
 		return false, fmt.Errorf("%w (filtering with where %q)", err, w.raw)
 	}
 	switch w.op {

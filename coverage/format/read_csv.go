@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 )
 
 // csvTable is a CSV file read whole: the header, and each data row with the
@@ -22,10 +24,20 @@ type csvTable struct {
 
 // readCSVTable parses data as CSV with a header row. The delimiter is a
 // comma, or a semicolon or tab when the first line has one of those and no
-// comma (spreadsheets in many locales write ';').
+// comma (spreadsheets in many locales write ';'). A large file without
+// quotes (where every line is a record) is parsed on every core.
 func readCSVTable(path string, data []byte) (*csvTable, error) {
+	comma := sniffDelimiter(data)
+	if len(data) >= parallelMinBytes && runtime.GOMAXPROCS(0) > 1 && bytes.IndexByte(data, '"') < 0 {
+		return readCSVTableParallel(path, data, comma)
+	}
+	return readCSVTableSequential(path, data, comma)
+}
+
+// readCSVTableSequential parses data on one goroutine, quotes and all.
+func readCSVTableSequential(path string, data []byte, comma rune) (*csvTable, error) {
 	r := csv.NewReader(bytes.NewReader(data))
-	r.Comma = sniffDelimiter(data)
+	r.Comma = comma
 	r.FieldsPerRecord = -1
 	t := &csvTable{path: path}
 	for {
@@ -56,6 +68,107 @@ func readCSVTable(path string, data []byte) (*csvTable, error) {
 	}
 	if t.header == nil {
 		return nil, fileErr(path, "empty file: no header row")
+	}
+	if len(t.rows) == 0 {
+		return nil, lineErr(path, t.headerLine, "no data rows after the header")
+	}
+	return t, nil
+}
+
+// parallelMinBytes is the size from which a CSV file is parsed in parallel.
+const parallelMinBytes = 1 << 20
+
+// readCSVTableParallel parses a CSV file that holds no quote character, so
+// that every line break ends a record: the header is read first, the rest
+// is cut at line breaks into one part per core, and each part is parsed by
+// a csv.Reader of its own, with line numbers shifted by the lines before
+// it. Errors are those a sequential reading reports first.
+func readCSVTableParallel(path string, data []byte, comma rune) (*csvTable, error) {
+	t := &csvTable{path: path}
+	hr := csv.NewReader(bytes.NewReader(data))
+	hr.Comma, hr.FieldsPerRecord = comma, -1
+	rec, err := hr.Read()
+	if err == io.EOF {
+		return nil, fileErr(path, "empty file: no header row")
+	}
+	if err != nil {
+		return nil, fileErr(path, "%w", err)
+	}
+	t.headerLine, _ = hr.FieldPos(0)
+	for i := range rec {
+		rec[i] = strings.TrimSpace(rec[i])
+	}
+	t.header = rec
+	off := int(hr.InputOffset())
+	parts := runtime.GOMAXPROCS(0)
+	// Cut points just after a line break, so each part starts a line.
+	cuts := []int{off}
+	for k := 1; k < parts; k++ {
+		c := off + k*(len(data)-off)/parts
+		if c < cuts[len(cuts)-1] {
+			c = cuts[len(cuts)-1]
+		}
+		if j := bytes.IndexByte(data[c:], '\n'); j >= 0 {
+			c += j + 1
+		} else {
+			c = len(data)
+		}
+		cuts = append(cuts, c)
+	}
+	cuts = append(cuts, len(data))
+	type part struct {
+		rows  [][]string
+		lines []int
+		err   error
+	}
+	res := make([]part, parts)
+	var wg sync.WaitGroup
+	for k := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chunk := data[cuts[k]:cuts[k+1]]
+			base := bytes.Count(data[:cuts[k]], []byte{'\n'}) // lines before the part
+			r := csv.NewReader(bytes.NewReader(chunk))
+			r.Comma, r.FieldsPerRecord, r.ReuseRecord = comma, -1, false
+			p := &res[k]
+			for {
+				rec, err := r.Read()
+				if err == io.EOF {
+					return
+				}
+				if err != nil {
+					var pe *csv.ParseError
+					if errors.As(err, &pe) {
+						p.err = lineErr(path, base+pe.Line, "column %d: malformed CSV: %w", pe.Column, pe.Err)
+					} else {
+						p.err = fileErr(path, "%w", err)
+					}
+					return
+				}
+				line, _ := r.FieldPos(0)
+				line += base
+				if len(rec) != len(t.header) {
+					p.err = lineErr(path, line, "row has %d fields, the header has %d", len(rec), len(t.header))
+					return
+				}
+				p.rows = append(p.rows, rec)
+				p.lines = append(p.lines, line)
+			}
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for _, p := range res {
+		if p.err != nil {
+			return nil, p.err
+		}
+		n += len(p.rows)
+	}
+	t.rows, t.lines = make([][]string, 0, n), make([]int, 0, n)
+	for _, p := range res {
+		t.rows = append(t.rows, p.rows...)
+		t.lines = append(t.lines, p.lines...)
 	}
 	if len(t.rows) == 0 {
 		return nil, lineErr(path, t.headerLine, "no data rows after the header")
@@ -143,12 +256,16 @@ func (t *csvTable) keep(f *csvFilter, i int) (bool, error) {
 
 // lonLat parses and checks row i's position.
 func (t *csvTable) lonLat(i, lonCol, latCol int, sw swapSignal) (lon, lat float64, err error) {
-	lon, err = parseNumber(t.rows[i][lonCol], fmt.Sprintf("longitude (column %q)", t.header[lonCol]))
+	lon, err = parseNumber(t.rows[i][lonCol], "")
 	if err != nil {
+		// The message is built only for a bad value: formatting it for
+		// every row costs a quarter of reading a large table.
+		_, err = parseNumber(t.rows[i][lonCol], fmt.Sprintf("longitude (column %q)", t.header[lonCol]))
 		return 0, 0, lineErr(t.path, t.lines[i], "%w", err)
 	}
-	lat, err = parseNumber(t.rows[i][latCol], fmt.Sprintf("latitude (column %q)", t.header[latCol]))
+	lat, err = parseNumber(t.rows[i][latCol], "")
 	if err != nil {
+		_, err = parseNumber(t.rows[i][latCol], fmt.Sprintf("latitude (column %q)", t.header[latCol]))
 		return 0, 0, lineErr(t.path, t.lines[i], "%w", err)
 	}
 	if msg := sw.check(lon, lat); msg != "" {

@@ -88,43 +88,73 @@ func populationCSV(path string, data []byte, opt PopulationOptions) (coverage.Po
 	if h3Col < 0 {
 		sw = t.swapSignal(lonCol, latCol)
 	}
-	res, resLine := -1, 0
-	for i, row := range t.rows {
-		ok, err := t.keep(filter, i)
-		if err != nil {
-			return pop, err
-		}
-		if !ok {
-			continue
-		}
-		line := t.lines[i]
-		n, err := parseNumber(row[popCol], fmt.Sprintf("population (column %q)", t.header[popCol]))
-		if err != nil {
-			return pop, lineErr(path, line, "%w", err)
-		}
-		if n < 0 {
-			return pop, lineErr(path, line, "negative population %v", n)
-		}
-		n += 0 // -0 reads as 0
-		if h3Col < 0 {
-			lon, lat, err := t.lonLat(i, lonCol, latCol, sw)
+	// Rows are converted on every core into slots of their own (kept marks
+	// the rows that pass the filter); the first bad row in file order is
+	// reported, as a sequential reading would.
+	popWhat := fmt.Sprintf("population (column %q)", t.header[popCol])
+	kept := make([]bool, len(t.rows))
+	var points []coverage.PopPoint
+	var cells []coverage.PopCell
+	if h3Col < 0 {
+		points = make([]coverage.PopPoint, len(t.rows))
+	} else {
+		cells = make([]coverage.PopCell, len(t.rows))
+	}
+	err = inParallel(len(t.rows), func(from, to int) error {
+		for i := from; i < to; i++ {
+			ok, err := t.keep(filter, i)
 			if err != nil {
-				return pop, err
+				return err
 			}
-			pop.Points = append(pop.Points, coverage.PopPoint{Pos: orb.Point{lon, lat}, Population: n})
+			if !ok {
+				continue
+			}
+			row, line := t.rows[i], t.lines[i]
+			n, err := parseNumber(row[popCol], popWhat)
+			if err != nil {
+				return lineErr(path, line, "%w", err)
+			}
+			if n < 0 {
+				return lineErr(path, line, "negative population %v", n)
+			}
+			n += 0 // -0 reads as 0
+			kept[i] = true
+			if h3Col < 0 {
+				lon, lat, err := t.lonLat(i, lonCol, latCol, sw)
+				if err != nil {
+					return err
+				}
+				points[i] = coverage.PopPoint{Pos: orb.Point{lon, lat}, Population: n}
+				continue
+			}
+			s := strings.TrimSpace(row[h3Col])
+			c, err := coverage.ParseCell(s)
+			if err != nil {
+				return lineErr(path, line, "invalid H3 index %q in column %q", s, t.header[h3Col])
+			}
+			cells[i] = coverage.PopCell{H3: c, Population: n}
+		}
+		return nil
+	})
+	if err != nil {
+		return pop, err
+	}
+	res, resLine := -1, 0
+	for i, k := range kept {
+		if !k {
 			continue
 		}
-		s := strings.TrimSpace(row[h3Col])
-		c, err := coverage.ParseCell(s)
-		if err != nil {
-			return pop, lineErr(path, line, "invalid H3 index %q in column %q", s, t.header[h3Col])
+		if h3Col < 0 {
+			pop.Points = append(pop.Points, points[i])
+			continue
 		}
+		c := cells[i].H3
 		if r := c.Resolution(); res < 0 {
-			res, resLine = r, line
+			res, resLine = r, t.lines[i]
 		} else if r != res {
-			return pop, lineErr(path, line, "H3 index %s has resolution %d, but the file's cells have resolution %d (line %d): mixed resolutions", s, r, res, resLine)
+			return pop, lineErr(path, t.lines[i], "H3 index %s has resolution %d, but the file's cells have resolution %d (line %d): mixed resolutions", strings.TrimSpace(t.rows[i][h3Col]), r, res, resLine)
 		}
-		pop.Cells = append(pop.Cells, coverage.PopCell{H3: c, Population: n})
+		pop.Cells = append(pop.Cells, cells[i])
 	}
 	if len(pop.Points) == 0 && len(pop.Cells) == 0 {
 		return pop, fileErr(path, "no row passes where %q: no population", opt.Where)
