@@ -34,12 +34,16 @@ func Dissolve(cells []h3.Cell) orb.Polygon {
 			}
 		}
 	}
-	return chainOutline(edges)
+	return chainOutline(edges, false)
 }
 
 // chainOutline chains boundary edges (each a polyline traced with the set
-// on its left) into the outline polygon.
-func chainOutline(lines [][]orb.Point) orb.Polygon {
+// on its left) into the outline polygon. When the set is known to be
+// connected, every clockwise ring is a hole of the one outer ring (H3 cells
+// meet neighbours across whole edges, so a connected set has one outer
+// boundary), and no containment test is needed; otherwise a clockwise ring
+// is kept only when it lies inside the largest piece's outer ring.
+func chainOutline(lines [][]orb.Point, connected bool) orb.Polygon {
 	if len(lines) == 0 {
 		return nil
 	}
@@ -117,8 +121,10 @@ func chainOutline(lines [][]orb.Point) orb.Polygon {
 	// holes clockwise. The outer ring is the largest counter-clockwise one;
 	// the holes are the clockwise rings inside it.
 	outer := -1
+	area := make([]float64, len(rings))
 	for k, r := range rings {
-		if a := lonLatArea(r); a > 0 && (outer < 0 || a > lonLatArea(rings[outer])) {
+		area[k] = lonLatArea(r)
+		if area[k] > 0 && (outer < 0 || area[k] > area[outer]) {
 			outer = k
 		}
 	}
@@ -126,8 +132,12 @@ func chainOutline(lines [][]orb.Point) orb.Polygon {
 		return nil
 	}
 	poly := orb.Polygon{rings[outer]}
+	box := rings[outer].Bound()
 	for k, h := range rings {
-		if k != outer && lonLatArea(h) < 0 && planar.RingContains(rings[outer], h[0]) {
+		if k == outer || area[k] >= 0 {
+			continue
+		}
+		if connected || (box.Contains(h[0]) && planar.RingContains(rings[outer], h[0])) {
 			poly = append(poly, h)
 		}
 	}

@@ -8,16 +8,32 @@ import (
 	"sync/atomic"
 
 	"github.com/paulmach/orb"
+	"github.com/uber/h3-go/v4"
 )
 
 // cellTopo is what gap finding needs to know about a cell's edges: the
 // demand cell across each edge (its index in Result.Cells, or -1) and the
 // edge's boundary polyline. It is computed once per cell through H3 and kept
-// in the Result, so updates rebuild gaps without calling H3 again.
+// in the Result, so updates rebuild gaps without calling H3 again. A
+// polyline is traced only when its edge first lies on a gap's outline (most
+// edges of a large gap are inside it, and tracing is the costly H3 call).
 type cellTopo struct {
 	n    int8
 	nbr  [6]int32
-	edge [6][]orb.Point
+	de   [6]h3.DirectedEdge
+	edge [6][]orb.Point // nil until traced; traced but degenerate: empty, not nil
+}
+
+// line returns edge k's boundary polyline, tracing it on first use. Only
+// the goroutine finishing the gap that owns the cell calls it.
+func (t *cellTopo) line(k int8) []orb.Point {
+	if t.edge[k] == nil {
+		t.edge[k] = edgeLine(t.de[k])
+		if t.edge[k] == nil {
+			t.edge[k] = []orb.Point{}
+		}
+	}
+	return t.edge[k]
 }
 
 // topo returns cell i's topology, computing it on first use.
@@ -34,7 +50,7 @@ func (r *Result) topo(i int32) *cellTopo {
 			break
 		}
 		t.nbr[t.n] = int32(r.CellIndex(e.Destination()))
-		t.edge[t.n] = edgeLine(e)
+		t.de[t.n] = e
 		t.n++
 	}
 	r.topoCache[i] = t
@@ -146,12 +162,14 @@ func finishGap(r *Result, g *Gap) {
 	for _, j := range g.Cells {
 		t := r.topo(j)
 		for k := int8(0); k < t.n; k++ {
-			if !r.uncovered(t.nbr[k]) && len(t.edge[k]) >= 2 {
-				lines = append(lines, t.edge[k])
+			if !r.uncovered(t.nbr[k]) {
+				if l := t.line(k); len(l) >= 2 {
+					lines = append(lines, l)
+				}
 			}
 		}
 	}
-	g.Outline = chainOutline(lines)
+	g.Outline = chainOutline(lines, true)
 }
 
 // rankGaps orders gaps by population, largest first, ties by lowest cell
