@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -252,5 +253,148 @@ func TestAggregatePolygonAreaShares(t *testing.T) {
 	}
 	if len(cells) != len(counts) {
 		t.Errorf("%d cells got people, the sample touches %d", len(cells), len(counts))
+	}
+}
+
+// bruteGaps groups the uncovered populated cells of r by union-find over
+// H3 neighbours (GridDisk of radius 1), ranked as the gaps are: by
+// population, then by lowest cell index. Each gap is its cells, people and
+// worst time.
+func bruteGaps(r *Result) []Gap {
+	n := len(r.Cells)
+	parent := make([]int, n)
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		if parent[i] != i {
+			parent[i] = find(parent[i])
+		}
+		return parent[i]
+	}
+	open := func(i int) bool { return !r.Covered(i) && r.Cells[i].Population > 0 }
+	for i := range r.Cells {
+		if !open(i) {
+			continue
+		}
+		for _, c := range r.Cells[i].H3.GridDisk(1) {
+			if j := r.CellIndex(c); j >= 0 && open(j) {
+				parent[find(i)] = find(j)
+			}
+		}
+	}
+	byRoot := map[int]*Gap{}
+	var roots []int
+	for i := range r.Cells {
+		if !open(i) {
+			continue
+		}
+		g := byRoot[find(i)]
+		if g == nil {
+			g = &Gap{}
+			byRoot[find(i)] = g
+			roots = append(roots, find(i))
+		}
+		g.Cells = append(g.Cells, int32(i))
+		g.Population += r.Cells[i].Population
+		g.MaxMinutes = max(g.MaxMinutes, r.Access[i].Minutes)
+	}
+	var gaps []Gap
+	for _, root := range roots {
+		gaps = append(gaps, *byRoot[root])
+	}
+	slices.SortStableFunc(gaps, func(a, b Gap) int {
+		switch {
+		case a.Population != b.Population:
+			if a.Population > b.Population {
+				return -1
+			}
+			return 1
+		case a.Cells[0] < b.Cells[0]:
+			return -1
+		}
+		return 1
+	})
+	return gaps
+}
+
+// TestUpdateGapsEqualsFindGaps changes one to three cells' times at a time,
+// thousands of times over, on a patchwork of covered and uncovered cells,
+// and checks that the gaps rebuilt from the changed cells equal the gaps
+// found afresh, field for field, and that both equal brute force: gaps
+// merge when a cell between them is uncovered, split when one is covered,
+// and change their worst time when a cell is retimed.
+func TestUpdateGapsEqualsFindGaps(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 3))
+	hub := mustCell(t, orb.Point{121.47, 31.23}, 9)
+	var cells []Cell
+	for _, c := range hub.GridDisk(7) {
+		pop := float64(1 + r.IntN(9))
+		if r.Float64() < 0.05 {
+			pop = 0 // an empty cell never belongs to a gap
+		}
+		cells = append(cells, Cell{H3: c, Pos: CellCenter(c), Population: pop})
+	}
+	slices.SortFunc(cells, func(a, b Cell) int { return cmpCell(a.H3, b.H3) })
+	draw := func() Minutes {
+		switch x := r.Float64(); {
+		case x < 0.5:
+			return Minutes(r.IntN(16)) // covered, up to exactly the threshold
+		case x < 0.9:
+			return Minutes(16 + r.IntN(30))
+		}
+		return Unreached
+	}
+	minutes := make([]Minutes, len(cells))
+	for i := range minutes {
+		minutes[i] = draw()
+	}
+	res := resultFrom(cells, minutes)
+	res.Gaps = FindGaps(res)
+	merged, split := 0, 0
+	for step := 0; step < 2000; step++ {
+		var changed []int32
+		for range 1 + r.IntN(3) {
+			i := int32(r.IntN(len(cells)))
+			m := draw()
+			res.Access[i] = Access{Minutes: m}
+			if !m.Reached() {
+				res.Access[i].Station = -1
+			}
+			changed = append(changed, i)
+		}
+		before := len(res.Gaps)
+		got := UpdateGaps(res, res.Gaps, changed)
+		want := FindGaps(res)
+		if len(got) != len(want) {
+			t.Fatalf("step %d: %d gaps rebuilt, %d found afresh", step, len(got), len(want))
+		}
+		for k := range want {
+			g, w := got[k], want[k]
+			if g.ID != w.ID || g.Population != w.Population || !slices.Equal(g.Cells, w.Cells) ||
+				g.MaxMinutes != w.MaxMinutes || g.Point != w.Point || !orb.Equal(g.Outline, w.Outline) {
+				t.Fatalf("step %d gap %d: rebuilt %+v, found afresh %+v", step, k, g, w)
+			}
+		}
+		brute := bruteGaps(res)
+		if len(brute) != len(want) {
+			t.Fatalf("step %d: %d gaps, brute force %d", step, len(want), len(brute))
+		}
+		for k := range brute {
+			if w, b := want[k], brute[k]; w.ID != k+1 || w.Population != b.Population || !slices.Equal(w.Cells, b.Cells) || w.MaxMinutes != b.MaxMinutes {
+				t.Fatalf("step %d gap %d: %d cells, %v people, worst %v; brute force %d, %v, %v", step, k, len(w.Cells), w.Population, w.MaxMinutes, len(b.Cells), b.Population, b.MaxMinutes)
+			}
+		}
+		switch {
+		case len(got) < before:
+			merged++
+		case len(got) > before:
+			split++
+		}
+		res.Gaps = got
+	}
+	if merged < 100 || split < 100 {
+		t.Fatalf("%d steps merged gaps and %d split them: the case does not exercise both", merged, split)
 	}
 }

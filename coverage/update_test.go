@@ -212,3 +212,264 @@ func indexOf(s, sub string) int {
 	}
 	return -1
 }
+
+// bruteAccess is every cell's nearest open station by brute force, with
+// the tie rule spelled out: equal times go to the station listed first.
+func bruteAccess(cells []Cell, stations []Station, speed Speed) []Access {
+	out := make([]Access, len(cells))
+	for i, c := range cells {
+		out[i] = NoAccess
+		for s, st := range stations {
+			if m := speed.Walk(Distance(c.Pos, st.Pos)); m < out[i].Minutes {
+				out[i] = Access{Minutes: m, Station: int32(s)}
+			}
+		}
+	}
+	return out
+}
+
+// wideStudy is a study of a few thousand res-9 cells, about 16 km across:
+// several blocks of the update index, most of them beyond a station's
+// threshold, so that openings and closings skip blocks by their box and
+// slowest time.
+func wideStudy(t testing.TB, r *rand.Rand) ([]Cell, orb.Point) {
+	t.Helper()
+	centre, _ := CellOf(orb.Point{121.40 + r.Float64()*0.1, 31.20}, 9)
+	var cells []Cell
+	for _, c := range centre.GridDisk(26) {
+		if r.Float64() < 0.1 {
+			continue
+		}
+		cells = append(cells, Cell{H3: c, Pos: CellCenter(c), Population: float64(1 + r.IntN(300))})
+	}
+	slices.SortFunc(cells, func(a, b Cell) int { return cmpCell(a.H3, b.H3) })
+	return cells, CellCenter(centre)
+}
+
+// TestUpdateBatchesEqualFullRecomputation applies several batches of events
+// to the same result, one Update call after another, as a long-running
+// server does: whatever the update keeps from one batch to the next (block
+// boxes and slowest times, the covered total, station vectors, gap
+// topology) must still describe the result. After every event the change
+// is checked against brute force (covered total, cells newly covered and no
+// longer covered), and after every batch the whole result against a full
+// recomputation with a fresh model.
+func TestUpdateBatchesEqualFullRecomputation(t *testing.T) {
+	ctx := context.Background()
+	for seed := uint64(1); seed <= 10; seed++ {
+		r := rand.New(rand.NewPCG(seed, 2026))
+		cells, centre := wideStudy(t, r)
+		if len(cells) < 4*cellBlockSize {
+			t.Fatalf("seed %d: %d cells make fewer than 4 blocks", seed, len(cells))
+		}
+		set := Settings{Res: 9, Minutes: Minutes(5 + r.IntN(8)), SpeedKmh: 4}
+		st := make([]Station, 4+r.IntN(10))
+		for i := range st {
+			st[i] = Station{ID: fmt.Sprintf("s%d", i), Pos: randomNear(r, centre, 0.07)}
+		}
+		reach := NewCrow(cells, set.SpeedKmh)
+		res, err := Analyze(ctx, Study{Settings: set, Stations: st, Cells: cells}, reach, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stations := slices.Clone(st)
+		for batch := 0; batch < 4; batch++ {
+			evs := batchEvents(r, stations, 1+r.IntN(8), fmt.Sprintf("b%d-", batch), centre, 0.07)
+			changes, err := Update(ctx, res, reach, evs)
+			if err != nil {
+				t.Fatalf("seed %d batch %d: %v", seed, batch, err)
+			}
+			before := bruteAccess(cells, stations, set.SpeedKmh)
+			for k, ev := range evs {
+				stations = finalStations(stations, []Event{ev})
+				after := bruteAccess(cells, stations, set.SpeedKmh)
+				var covered float64
+				var gained, lost []int32
+				for i, c := range cells {
+					b := before[i].Minutes <= set.Minutes
+					a := after[i].Minutes <= set.Minutes
+					if a {
+						covered += c.Population
+					}
+					switch {
+					case a && !b:
+						gained = append(gained, int32(i))
+					case b && !a:
+						lost = append(lost, int32(i))
+					}
+				}
+				ch := changes[k]
+				if math.Abs(ch.CoveredAfter-covered) > 1e-6 || ch.StationsActive != len(stations) {
+					t.Fatalf("seed %d batch %d event %d (%v %s): covered %.0f with %d stations, brute force %.0f with %d",
+						seed, batch, k, ev.Action, ev.Station.ID, ch.CoveredAfter, ch.StationsActive, covered, len(stations))
+				}
+				if !slices.Equal(ch.NewlyCovered, gained) || !slices.Equal(ch.NoLonger, lost) {
+					t.Fatalf("seed %d batch %d event %d (%v %s): %d newly covered, %d no longer; brute force %d and %d",
+						seed, batch, k, ev.Action, ev.Station.ID, len(ch.NewlyCovered), len(ch.NoLonger), len(gained), len(lost))
+				}
+				before = after
+			}
+			for i, a := range bruteAccess(cells, stations, set.SpeedKmh) {
+				if res.Access[i] != a {
+					t.Fatalf("seed %d batch %d cell %d: %+v, brute force %+v", seed, batch, i, res.Access[i], a)
+				}
+			}
+			full, err := Analyze(ctx, Study{Settings: set, Stations: stations, Cells: cells}, NewCrow(cells, set.SpeedKmh), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSameResult(t, res, full)
+		}
+	}
+}
+
+// batchEvents makes a valid random sequence of openings (ids prefixed, at
+// most deg from centre) and closings of the stations open before it or
+// opened in it.
+func batchEvents(r *rand.Rand, open []Station, n int, prefix string, centre orb.Point, deg float64) []Event {
+	ids := make([]string, 0, len(open)+n)
+	for _, s := range open {
+		ids = append(ids, s.ID)
+	}
+	var evs []Event
+	for k := 0; k < n; k++ {
+		ev := Event{Source: fmt.Sprintf("test:%d", k+2)}
+		if len(ids) > 1 && r.IntN(2) == 0 {
+			i := r.IntN(len(ids))
+			ev.Action, ev.Station = Close, Station{ID: ids[i]}
+			ids = slices.Delete(ids, i, i+1)
+		} else {
+			ev.Action = Open
+			ev.Station = Station{ID: fmt.Sprintf("%s%d", prefix, k), Pos: randomNear(r, centre, deg)}
+			ids = append(ids, ev.Station.ID)
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// TestUpdateTieKeepsFirstListed: a station opened at exactly the same
+// walking time as an open one loses every tie (it is listed last), and when
+// the nearest station closes, the tie between the two left goes to the one
+// listed first. The cells lie on the meridian between two stations mirrored
+// across it, on the prime meridian (at Greenwich), so that both times, and
+// the chords between unit vectors the straight line compares, are bit for
+// bit equal.
+func TestUpdateTieKeepsFirstListed(t *testing.T) {
+	ctx := context.Background()
+	east, west := orb.Point{0.004, 51.48}, orb.Point{-0.004, 51.48}
+	var cells []Cell
+	for k := -6; k <= 6; k++ {
+		p := orb.Point{0, 51.48 + float64(k)*0.0013}
+		c := mustCell(t, p, 9)
+		cells = append(cells, Cell{H3: c, Pos: p, Population: 10})
+	}
+	slices.SortFunc(cells, func(a, b Cell) int { return cmpCell(a.H3, b.H3) })
+	for _, c := range cells {
+		if Distance(c.Pos, east) != Distance(c.Pos, west) {
+			t.Fatalf("cell %v is not exactly halfway", c.Pos)
+		}
+	}
+	set := Settings{Res: 9, Minutes: 15, SpeedKmh: 4}
+	cases := []struct {
+		name     string
+		stations []Station
+		events   []Event
+		want     string // the station every cell ends with
+	}{
+		{"opened at equal time loses", []Station{{ID: "east", Pos: east}},
+			[]Event{{Action: Open, Station: Station{ID: "west", Pos: west}}}, "east"},
+		{"opened at equal time loses, west first", []Station{{ID: "west", Pos: west}},
+			[]Event{{Action: Open, Station: Station{ID: "east", Pos: east}}}, "west"},
+		{"closing the nearest leaves a tie", []Station{{ID: "here", Pos: orb.Point{0, 51.48}}, {ID: "west", Pos: west}, {ID: "east", Pos: east}},
+			[]Event{{Action: Close, Station: Station{ID: "here"}}}, "west"},
+		{"closing, then a tied opening", []Station{{ID: "here", Pos: orb.Point{0, 51.48}}, {ID: "east", Pos: east}},
+			[]Event{{Action: Close, Station: Station{ID: "here"}}, {Action: Open, Station: Station{ID: "west", Pos: west}}}, "east"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, reach := range []Reach{NewCrow(cells, set.SpeedKmh), withoutTimer{NewCrow(cells, set.SpeedKmh)}} {
+				res, err := Analyze(ctx, Study{Settings: set, Stations: tc.stations, Cells: cells}, reach, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := Update(ctx, res, reach, tc.events); err != nil {
+					t.Fatal(err)
+				}
+				for i, a := range res.Access {
+					if a.Station < 0 || res.Stations[a.Station].ID != tc.want {
+						t.Fatalf("%T: cell %d is served by %+v, want %s", reach, i, a, tc.want)
+					}
+					if m := set.SpeedKmh.Walk(Distance(cells[i].Pos, east)); a.Minutes != m {
+						t.Fatalf("%T: cell %d at %v min, want %v", reach, i, a.Minutes, m)
+					}
+				}
+			}
+		})
+	}
+}
+
+// withoutTimer hides the straight line's CellTimer, so an update takes the
+// path of models that search (as the network does) on exact answers.
+type withoutTimer struct{ *Crow }
+
+func (w withoutTimer) Bound() Minutes { return 600 }
+
+// TestUpdateAfterABalancedBatch: a batch that closes one station and opens
+// another leaves as many stations as before, but not the same ones; the
+// next batch must see the stations as they are. Here the second batch
+// closes A, and the cells A served must go to C, 300 m east of A, not to B,
+// 900 m west (nor to the far stations closed or opened in the first batch).
+func TestUpdateAfterABalancedBatch(t *testing.T) {
+	ctx := context.Background()
+	hub := mustCell(t, orb.Point{121.47, 31.2}, 9)
+	a := CellCenter(hub)
+	const km = 0.009 // degrees of latitude in a kilometre, near enough
+	lonKm := km / math.Cos(a[1]*degToRad)
+	var cells []Cell
+	for _, c := range hub.GridDisk(1) {
+		cells = append(cells, Cell{H3: c, Pos: CellCenter(c), Population: 100})
+	}
+	slices.SortFunc(cells, func(x, y Cell) int { return cmpCell(x.H3, y.H3) })
+	st := []Station{
+		{ID: "Y", Pos: orb.Point{a[0], a[1] + 50*km}},
+		{ID: "C", Pos: orb.Point{a[0] + 0.3*lonKm, a[1]}},
+		{ID: "A", Pos: a},
+		{ID: "B", Pos: orb.Point{a[0] - 0.9*lonKm, a[1]}},
+	}
+	set := Settings{Res: 9, Minutes: 15, SpeedKmh: 4}
+	reach := NewCrow(cells, set.SpeedKmh)
+	res, err := Analyze(ctx, Study{Settings: set, Stations: st, Cells: cells}, reach, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := [][]Event{
+		{{Action: Close, Station: Station{ID: "Y"}}, {Action: Open, Station: Station{ID: "X", Pos: orb.Point{a[0], a[1] - 50*km}}}},
+		{{Action: Close, Station: Station{ID: "A"}}},
+	}
+	final := st
+	for _, evs := range batches {
+		if _, err := Update(ctx, res, reach, evs); err != nil {
+			t.Fatal(err)
+		}
+		final = finalStations(final, evs)
+	}
+	want := bruteAccess(cells, final, set.SpeedKmh)
+	toC := 0
+	for i := range cells {
+		if res.Access[i] != want[i] {
+			t.Errorf("cell %v: %+v (station %s), brute force %+v (station %s)", cells[i].H3, res.Access[i], res.Stations[max(res.Access[i].Station, 0)].ID, want[i], final[want[i].Station].ID)
+		}
+		if final[want[i].Station].ID == "C" {
+			toC++
+		}
+	}
+	if toC < 4 {
+		t.Fatalf("only %d cells are nearest C: the case does not test the closing", toC)
+	}
+	full, err := Analyze(ctx, Study{Settings: set, Stations: final, Cells: cells}, NewCrow(cells, set.SpeedKmh), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSameResult(t, res, full)
+}

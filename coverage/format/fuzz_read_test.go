@@ -1,9 +1,13 @@
 package format
 
 import (
+	"bytes"
+	"encoding/csv"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -51,7 +55,9 @@ func fuzzInput(t *testing.T, dir, ext string, b []byte) string {
 	return fh.Name()
 }
 
-func checkRejection(t *testing.T, path string, err error) {
+// checkRejection: the error starts "format: PATH", fits on one line, and
+// when it names a line ("format: PATH:N: …"), N is a line of the input b.
+func checkRejection(t *testing.T, path string, b []byte, err error) {
 	t.Helper()
 	msg := err.Error()
 	if !strings.HasPrefix(msg, "format: "+path) {
@@ -59,6 +65,11 @@ func checkRejection(t *testing.T, path string, err error) {
 	}
 	if strings.ContainsAny(msg, "\n\r") {
 		t.Fatalf("error %q spans lines", msg)
+	}
+	if rest := msg[len("format: "+path):]; strings.HasPrefix(rest, ":") && !strings.HasPrefix(rest, ": ") {
+		if n := lineOf(msg, path); n < 1 || n > inputLines(b) {
+			t.Fatalf("error %q names line %d of a %d-line input", msg, n, inputLines(b))
+		}
 	}
 }
 
@@ -129,6 +140,9 @@ func checkMultiPolygon(t *testing.T, mp orb.MultiPolygon) {
 	}
 }
 
+// FuzzReadStationsCSV: accepted stations have distinct ids and valid
+// positions, no more than the file has data lines, and a plain rewrite
+// (id,name,tier,lon,lat with every digit) reads back the same stations.
 func FuzzReadStationsCSV(f *testing.F) {
 	addSeeds(f, ".csv", "stations")
 	dir := f.TempDir()
@@ -137,14 +151,32 @@ func FuzzReadStationsCSV(f *testing.F) {
 		for _, opt := range []PointOptions{{}, {Where: "healthcare>0"}} {
 			st, err := ReadStations(path, opt)
 			if err != nil {
-				checkRejection(t, path, err)
+				checkRejection(t, path, b, err)
 				continue
 			}
 			checkStations(t, st)
+			if isJSONInput(b) {
+				continue
+			}
+			if len(st) > inputLines(b)-1 {
+				t.Fatalf("%d stations from %d lines", len(st), inputLines(b))
+			}
+			rows := [][]string{{"id", "name", "tier", "lon", "lat"}}
+			for _, s := range st {
+				rows = append(rows, []string{s.ID, s.Name, s.Tier, exact(s.Pos[0]), exact(s.Pos[1])})
+			}
+			again, err := ReadStations(fuzzInput(t, dir, ".csv", csvBytes(t, rows)), PointOptions{})
+			if err != nil || !reflect.DeepEqual(again, st) {
+				t.Fatalf("stations %+v rewritten read as %+v (%v)", st, again, err)
+			}
 		}
 	})
 }
 
+// FuzzReadPopulationCSV: accepted populations are finite, not negative, at
+// valid positions or cells of one resolution, no more than the data lines,
+// and a plain rewrite (lon,lat,population or h3,population) reads back the
+// same rows.
 func FuzzReadPopulationCSV(f *testing.F) {
 	addSeeds(f, ".csv", "population")
 	dir := f.TempDir()
@@ -152,11 +184,49 @@ func FuzzReadPopulationCSV(f *testing.F) {
 		path := fuzzInput(t, dir, ".csv", b)
 		pop, err := ReadPopulation(path, PopulationOptions{})
 		if err != nil {
-			checkRejection(t, path, err)
+			checkRejection(t, path, b, err)
 			return
 		}
 		checkPopulation(t, pop)
+		if isJSONInput(b) {
+			return
+		}
+		if n := len(pop.Points) + len(pop.Cells); n > inputLines(b)-1 || len(pop.Polygons) > 0 {
+			t.Fatalf("%d rows and %d polygons from %d lines", n, len(pop.Polygons), inputLines(b))
+		}
+		rows := [][]string{{"lon", "lat", "population"}}
+		for _, p := range pop.Points {
+			rows = append(rows, []string{exact(p.Pos[0]), exact(p.Pos[1]), exact(p.Population)})
+		}
+		if len(pop.Cells) > 0 {
+			rows = [][]string{{"h3", "population"}}
+			for _, c := range pop.Cells {
+				rows = append(rows, []string{c.H3.String(), exact(c.Population)})
+			}
+		}
+		again, err := ReadPopulation(fuzzInput(t, dir, ".csv", csvBytes(t, rows)), PopulationOptions{})
+		if err != nil || !reflect.DeepEqual(again, pop) {
+			t.Fatalf("population %+v rewritten read as %+v (%v)", pop, again, err)
+		}
 	})
+}
+
+// isJSONInput: the readers take a file whose first byte that is not white
+// space (after a byte order mark) is '{' as GeoJSON.
+func isJSONInput(b []byte) bool {
+	t := bytes.TrimLeft(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
+}
+
+func exact(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func csvBytes(t *testing.T, rows [][]string) []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func FuzzReadGeoJSON(f *testing.F) {
@@ -165,17 +235,17 @@ func FuzzReadGeoJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := fuzzInput(t, dir, ".geojson", b)
 		if st, err := ReadStations(path, PointOptions{}); err != nil {
-			checkRejection(t, path, err)
+			checkRejection(t, path, b, err)
 		} else {
 			checkStations(t, st)
 		}
 		if pop, err := ReadPopulation(path, PopulationOptions{Where: "population>=0"}); err != nil {
-			checkRejection(t, path, err)
+			checkRejection(t, path, b, err)
 		} else {
 			checkPopulation(t, pop)
 		}
 		if areas, err := ReadAreas(path, AreaOptions{}); err != nil {
-			checkRejection(t, path, err)
+			checkRejection(t, path, b, err)
 		} else {
 			for _, a := range areas {
 				if a.Name == "" {

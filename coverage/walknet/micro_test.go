@@ -345,3 +345,103 @@ func TestTie(t *testing.T) {
 		t.Errorf("nearer second station: got station %d, want 1", s[0])
 	}
 }
+
+// TestTieDecidedAtANode: the tie between two stations is met inside the
+// search (at node 2 of tie_zero.osm), where the station listed second gets
+// there first; the one listed first must still win it, in either order and
+// with a station listed twice. The walk is worked out from the legs.
+func TestTieDecidedAtANode(t *testing.T) {
+	g := loadTestdata(t, "tie_zero.osm", Options{MinComponent: 1}, nil)
+	if st := g.Stats(); st.Nodes != 5 || st.Edges != 4 {
+		t.Fatalf("stats %+v, want 5 nodes and 4 edges", st)
+	}
+	const a, b = 0.00390625, 0.0009765625 // 2^-8, 2^-10
+	west := orb.Point{-a - b, 0}
+	east := orb.Point{a + b, 0}
+	cells := []orb.Point{{0, a / 2}, {0, a}}
+	r, err := NewReach(context.Background(), g, cellsAt(cells...), testSpeed, 60, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toNode2 := float64(coverage.Distance(west, orb.Point{-a, 0})) + float64(coverage.Distance(orb.Point{-a, 0}, orb.Point{0, 0}))
+	if mirror := float64(coverage.Distance(east, orb.Point{a, 0})) + float64(coverage.Distance(orb.Point{a, 0}, orb.Point{0, 0})); mirror != toNode2 {
+		t.Fatalf("the walks to node 2 differ: %v and %v m", toNode2, mirror)
+	}
+	cases := []struct {
+		name     string
+		stations []orb.Point
+		want     int32
+	}{
+		{"east first", []orb.Point{east, west}, 0},
+		{"west first", []orb.Point{west, east}, 0},
+		{"east twice after west", []orb.Point{west, east, east}, 0},
+		{"west between", []orb.Point{east, west, east}, 0},
+	}
+	for _, tc := range cases {
+		m, s := nearestMeters(t, r, tc.stations)
+		for i, c := range cells {
+			want := toNode2 + float64(coverage.Distance(orb.Point{0, 0}, c))
+			if s[i] != tc.want || !near(m[i], want, 1e-6) {
+				t.Errorf("%s: cell %d: station %d at %.6f m, want station %d at %.6f m", tc.name, i, s[i], m[i], tc.want, want)
+			}
+		}
+	}
+}
+
+// TestBoundIsInclusive: a cell whose walking time is exactly the bound
+// gets that time; with a bound a hair shorter, or a Within limit a hair
+// shorter, it is unreached. The walk (8.4u on river.osm) is the one
+// TestRiverDetour checks by hand.
+func TestBoundIsInclusive(t *testing.T) {
+	g := loadTestdata(t, "river.osm", Options{MinComponent: 1}, nil)
+	station := orb.Point{0.002, -0.0002}
+	cell := cellsAt(orb.Point{0.002, 0.0022})
+	ctx := context.Background()
+	r, err := NewReach(ctx, g, cell, testSpeed, 60, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []coverage.Access{{}}
+	if err := r.Nearest(ctx, []orb.Point{station}, nil, out); err != nil {
+		t.Fatal(err)
+	}
+	exact := out[0].Minutes
+	if want := testSpeed.Walk(coverage.Meters(8.4 * u)); out[0].Station != 0 || math.Abs(float64(exact-want)) > 1e-6 {
+		t.Fatalf("walk %v min, want %v min", exact, want)
+	}
+	below := coverage.Minutes(math.Nextafter(float64(exact), 0))
+	for _, tc := range []struct {
+		bound coverage.Minutes
+		want  coverage.Access
+	}{
+		{exact, coverage.Access{Minutes: exact, Station: 0}},
+		{below, coverage.NoAccess},
+	} {
+		r, err := NewReach(ctx, g, cell, testSpeed, tc.bound, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Nearest(ctx, []orb.Point{station}, nil, out); err != nil {
+			t.Fatal(err)
+		}
+		if out[0] != tc.want {
+			t.Errorf("bound %v min: %+v, want %+v", tc.bound, out[0], tc.want)
+		}
+		// Within stops at its limit and at the bound, whichever is shorter.
+		for _, limit := range []coverage.Minutes{exact, 60} {
+			var got []coverage.Minutes
+			if err := r.Within(ctx, station, limit, func(_ int32, m coverage.Minutes) { got = append(got, m) }); err != nil {
+				t.Fatal(err)
+			}
+			reach := tc.want.Minutes.Reached()
+			if (len(got) == 1) != reach || len(got) > 1 || (reach && got[0] != exact) {
+				t.Errorf("bound %v min, Within %v min: %v, want the cell at %v min: %v", tc.bound, limit, got, exact, reach)
+			}
+		}
+		var got []coverage.Minutes
+		_ = r.Within(ctx, station, below, func(_ int32, m coverage.Minutes) { got = append(got, m) })
+		if len(got) != 0 {
+			t.Errorf("bound %v min, Within %v min: %v, want nothing", tc.bound, below, got)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package geotiff
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"math"
@@ -408,15 +409,95 @@ func TestTruncated(t *testing.T) {
 	}
 }
 
+// FuzzReadReader: any bytes give a population or an error naming the file.
+// An accepted raster's population is consistent with its pixels, read again
+// through Open and Pixels: the pixels kept (positive, not nodata, not a
+// fill value) are counted in Populated and summed, in the same order, into
+// Total; each is either a cell's share or a footprint polygon, so the cells
+// and polygons add up to Total; cells are valid, of resolution 9, in H3
+// order; footprints are closed rings of valid lon/lat.
 func FuzzReadReader(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.tif")
 	for _, file := range files {
 		b, _ := os.ReadFile(file)
 		f.Add(b)
 	}
+	for _, order := range []byteOrder{binary.LittleEndian, binary.BigEndian} {
+		for _, big := range []bool{false, true} {
+			b, _ := smallRaster(order, big, nil)
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _, _ = ReadReader(bytes.NewReader(b), int64(len(b)), "fuzz.tif", 9, nil)
+		pop, info, err := ReadReader(bytes.NewReader(b), int64(len(b)), "fuzz.tif", 9, nil)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "geotiff: fuzz.tif") {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		checkPopulationRead(t, b, pop, info)
 	})
+}
+
+func checkPopulationRead(t *testing.T, b []byte, pop coverage.Population, info Info) {
+	t.Helper()
+	ras, err := Open(bytes.NewReader(b), int64(len(b)), "again.tif")
+	if err != nil {
+		t.Fatalf("read, but does not open again: %v", err)
+	}
+	noData := ras.NoData
+	if ras.DataType == "Float32" {
+		noData = float64(float32(noData))
+	}
+	var kept, noDataPx, fill int
+	var total float64
+	if err := ras.Pixels(func(row, col int, v float64) error {
+		switch {
+		case ras.HasNoData && (v == noData || math.IsNaN(v) && math.IsNaN(noData)):
+			noDataPx++
+		case math.IsNaN(v) || math.Abs(v) >= 3e38 || v == -9999 || v == -99999:
+			fill++
+		case v > 0:
+			kept++
+			total += v
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("read, but its pixels fail: %v", err)
+	}
+	if kept != info.Populated || noDataPx != info.NoDataPixels || fill != info.FillPixels || total != info.Total {
+		t.Fatalf("info %+v; the pixels: %d kept, %d nodata, %d fill, total %v", info, kept, noDataPx, fill, total)
+	}
+	if info.Populated != info.CentrePixels+info.SpreadPixels || len(pop.Polygons) != info.SpreadPixels || len(pop.Cells) > info.CentrePixels ||
+		uint64(info.Populated+info.NoDataPixels+info.FillPixels) > uint64(info.Width)*uint64(info.Height) {
+		t.Fatalf("info %+v with %d cells and %d polygons", info, len(pop.Cells), len(pop.Polygons))
+	}
+	var sum float64
+	for i, c := range pop.Cells {
+		if !c.H3.IsValid() || c.H3.Resolution() != 9 || !(c.Population > 0) || math.IsInf(c.Population, 0) || i > 0 && c.H3 <= pop.Cells[i-1].H3 {
+			t.Fatalf("cell %d: %+v", i, c)
+		}
+		sum += c.Population
+	}
+	for i, p := range pop.Polygons {
+		if !(p.Population > 0) || math.IsInf(p.Population, 0) || len(p.Geom) != 1 || len(p.Geom[0]) != 1 {
+			t.Fatalf("polygon %d: population %v, %d parts", i, p.Population, len(p.Geom))
+		}
+		r := p.Geom[0][0]
+		if len(r) < 5 || r[0] != r[len(r)-1] {
+			t.Fatalf("polygon %d: ring %v", i, r)
+		}
+		for _, q := range r {
+			if !(q[0] >= -180 && q[0] <= 180 && q[1] >= -90 && q[1] <= 90) {
+				t.Fatalf("polygon %d: vertex %v", i, q)
+			}
+		}
+		sum += p.Population
+	}
+	if math.Abs(sum-info.Total) > 1e-9*info.Total {
+		t.Fatalf("cells and polygons hold %v people, total %v", sum, info.Total)
+	}
 }
 
 func BenchmarkReadReader(b *testing.B) {
