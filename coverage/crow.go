@@ -129,6 +129,7 @@ type probe struct {
 	v    [3]float64 // the query point on the unit sphere
 	best int32
 	bc2  float64 // best squared chord
+	bm   Minutes // best's time, when computed (-1: not yet)
 	lim2 float64 // count stations with squared chord <= lim2 ...
 	edge float64 // ... deciding those within edge of it exactly
 	p    orb.Point
@@ -137,10 +138,27 @@ type probe struct {
 	n    int32
 }
 
+// chordTie is the relative difference of squared chords within which two
+// stations may be at the same haversine time: chords and haversines are
+// computed differently and can order two equidistant stations either way in
+// their last bits.
+const chordTie = 1e-9
+
 func (q *probe) nearest(_, _ [2]float64, s int32) bool {
 	c2 := chord2(q.v, q.ix.vec[s])
-	if c2 < q.bc2 || (c2 == q.bc2 && s < q.best) {
-		q.best, q.bc2 = s, c2
+	switch {
+	case q.best < 0 || c2 < q.bc2*(1-chordTie):
+		q.best, q.bc2, q.bm = s, c2, -1
+	case c2 <= q.bc2*(1+chordTie):
+		// Too close to call on chords: decide on the reported time, as
+		// the house tie rule is stated (equal times: first listed).
+		if q.bm < 0 {
+			q.bm = q.sp.Walk(Distance(q.p, q.ix.pts[q.best]))
+		}
+		m := q.sp.Walk(Distance(q.p, q.ix.pts[s]))
+		if m < q.bm || (m == q.bm && s < q.best) {
+			q.best, q.bc2, q.bm = s, min(c2, q.bc2), m
+		}
 	}
 	return true
 }
@@ -179,7 +197,7 @@ func (c *Crow) Nearest(ctx context.Context, stations []orb.Point, cells []int32,
 	}
 	ix := newStationIndex(stations)
 	return parallelChunks(ctx, n, func(lo, hi int) {
-		q := &probe{ix: ix}
+		q := &probe{ix: ix, sp: c.speed}
 		fn := q.nearest
 		prev := orb.Point{math.NaN(), math.NaN()}
 		var prevD Meters
@@ -189,7 +207,7 @@ func (c *Crow) Nearest(ctx context.Context, stations []orb.Point, cells []int32,
 				i = cells[k]
 			}
 			p := c.cells[i].Pos
-			q.v, q.best, q.bc2 = unitVector(p), -1, math.Inf(1)
+			q.p, q.v, q.best, q.bc2, q.bm = p, unitVector(p), -1, math.Inf(1), -1
 			if !math.IsNaN(prev[0]) {
 				r := (prevD+Distance(prev, p))*(1+1e-9) + 1e-3
 				bx := radiusBox(p, r)
@@ -198,7 +216,7 @@ func (c *Crow) Nearest(ctx context.Context, stations []orb.Point, cells []int32,
 				}
 			}
 			if q.best < 0 { // first cell of the chunk, or a radius too tight to rounding
-				q.best = nearestBestFirst(ix, p)
+				q.best = nearestBestFirst(ix, p, c.speed)
 			}
 			d := Distance(p, stations[q.best])
 			prev, prevD = p, d
@@ -209,8 +227,11 @@ func (c *Crow) Nearest(ctx context.Context, stations []orb.Point, cells []int32,
 
 // nearestBestFirst walks the tree in order of a spherical lower bound on the
 // distance to each box, stopping when no box can beat the best station.
-func nearestBestFirst(ix *stationIndex, p orb.Point) int32 {
-	best, bestD := int32(-1), Meters(math.Inf(1))
+// Stations are compared on their walking time at speed, so that equal
+// times go to the first listed even when the distances differ in the last
+// bit.
+func nearestBestFirst(ix *stationIndex, p orb.Point, speed Speed) int32 {
+	best, bestM := int32(-1), Unreached
 	ix.tree.Nearby(
 		func(min, max [2]float64, s int32, item bool) float64 {
 			if item {
@@ -219,12 +240,12 @@ func nearestBestFirst(ix *stationIndex, p orb.Point) int32 {
 			return float64(boxDistance(p, min, max))
 		},
 		func(_, _ [2]float64, s int32, dist float64) bool {
-			d := Meters(dist)
-			if d > bestD {
+			m := speed.Walk(Meters(dist))
+			if m > bestM {
 				return false
 			}
-			if d < bestD || s < best {
-				best, bestD = s, d
+			if m < bestM || s < best {
+				best, bestM = s, m
 			}
 			return true
 		},
