@@ -3,6 +3,7 @@ package walknet
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,16 +90,42 @@ func FuzzXML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		hung := func(err error) {
+			t.Helper()
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("%d bytes of XML took over 5 s: %v", len(data), err)
+			}
+		}
 		g, err := LoadReader(ctx, bytes.NewReader(data), "fuzz.osm", Options{MinComponent: 1})
 		if err != nil {
+			hung(err)
+			if !strings.Contains(err.Error(), "fuzz.osm") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
 			return
 		}
 		r, err := NewReach(ctx, g, cellsAt(orb.Point{0.001, 0.001}, orb.Point{0, 0}), testSpeed, 60, Options{})
 		if err != nil {
+			hung(err)
 			return
 		}
 		out := make([]coverage.Access, 2)
-		_ = r.Nearest(ctx, []orb.Point{{0, 0}}, nil, out)
-		_ = r.Within(ctx, orb.Point{0, 0}, 30, func(int32, coverage.Minutes) {})
+		if err := r.Nearest(ctx, []orb.Point{{0, 0}}, nil, out); err != nil {
+			hung(err)
+			t.Fatalf("a loaded graph cannot answer a search: %v", err)
+		}
+		for i, a := range out {
+			// One station: a cell is reached by it, within the bound, or by none.
+			reached := a.Minutes.Reached() && a.Minutes >= 0 && a.Minutes <= 60 && a.Station == 0
+			if !reached && a != coverage.NoAccess {
+				t.Fatalf("cell %d: %+v is neither a time from station 0 within the bound nor no access", i, a)
+			}
+		}
+		err = r.Within(ctx, orb.Point{0, 0}, 30, func(i int32, m coverage.Minutes) {
+			if i < 0 || i > 1 || !(m >= 0 && m <= 30) {
+				t.Fatalf("Within gave cell %d at %v min, outside 0..30", i, m)
+			}
+		})
+		hung(err)
 	})
 }
