@@ -48,6 +48,10 @@ func FromWKT(wkt string) (Transform, error) {
 		root = inner
 	}
 	name := root.name()
+	if name == "" {
+		// WKT requires a name; one without still gets a name in messages.
+		name = "unnamed " + root.key
+	}
 	if auth, code, ok := root.id(); ok && (auth == "EPSG" || auth == "ESRI") {
 		if t, err := ByEPSG(code); err == nil {
 			return t, nil

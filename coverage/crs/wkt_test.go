@@ -111,8 +111,52 @@ func FuzzFromWKT(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		tr, err := FromWKT(s)
-		if err == nil {
-			_, _, _ = tr.ToWGS84(1, 2)
+		if err != nil {
+			return
+		}
+		if tr.Name() == "" {
+			t.Fatal("an accepted CRS without a name")
+		}
+		// An accepted CRS is usable: some position on a 5° grid goes to the
+		// CRS and back to within a micro-degree, and so does every position
+		// within 6° of it (a projection is exact near its centre; transverse
+		// Mercator loses accuracy tens of degrees away, so farther positions
+		// are not held to it).
+		type trip struct{ lon, lat, d float64 }
+		var trips []trip
+		best := -1
+		for lat := -80.0; lat <= 80; lat += 5 {
+			for lon := -180.0; lon < 180; lon += 5 {
+				x, y, err := tr.FromWGS84(lon, lat)
+				if err != nil || math.IsNaN(x) || math.IsNaN(y) || math.IsInf(x, 0) || math.IsInf(y, 0) {
+					continue
+				}
+				lon2, lat2, err := tr.ToWGS84(x, y)
+				if err != nil {
+					continue
+				}
+				d := math.Max(math.Abs(math.Remainder(lon2-lon, 360)), math.Abs(lat2-lat))
+				if math.IsNaN(d) {
+					t.Fatalf("%s: (%v, %v) → (%v, %v) → NaN", tr.Name(), lon, lat, x, y)
+				}
+				if tr.Geographic() && d > 1e-12 {
+					t.Fatalf("geographic %s moves (%v, %v) to (%v, %v)", tr.Name(), lon, lat, lon2, lat2)
+				}
+				trips = append(trips, trip{lon, lat, d})
+				if best < 0 || d < trips[best].d {
+					best = len(trips) - 1
+				}
+			}
+		}
+		if best < 0 || trips[best].d > 1e-6 {
+			t.Fatalf("%s: no position on a 5° grid survives the round trip", tr.Name())
+		}
+		b := trips[best]
+		for _, p := range trips {
+			if math.Abs(math.Remainder(p.lon-b.lon, 360)) <= 6 && math.Abs(p.lat-b.lat) <= 6 && p.d > 1e-6 {
+				t.Fatalf("%s: (%v, %v), %v° from the exact (%v, %v), comes back off by %v°", tr.Name(), p.lon, p.lat,
+					math.Max(math.Abs(p.lon-b.lon), math.Abs(p.lat-b.lat)), b.lon, b.lat, p.d)
+			}
 		}
 	})
 }
