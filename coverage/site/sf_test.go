@@ -2,10 +2,12 @@ package site
 
 import (
 	"context"
-	"github.com/walkshed/walkshed/coverage/testenv"
+	"math"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/walkshed/walkshed/coverage/testenv"
 )
 
 // sharedData is ../shared/data/<sub> beside the module root, or a skip.
@@ -57,8 +59,18 @@ func TestSanFranciscoAdd4(t *testing.T) {
 	if n != 184 {
 		t.Fatalf("%d tracts covered, want 184", n)
 	}
-	if !(plan.UpperBound >= plan.Objective) || plan.Gap < 0 {
-		t.Fatalf("bound %v below objective %v", plan.UpperBound, plan.Objective)
+	// The LP relaxation is integral here: its value for 4 sites is the
+	// published optimum, and the bound must equal it.
+	lp4, err := lpValue(p.Weight, problemSets(p), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(lp4-875247) > 1e-6 {
+		t.Fatalf("LP relaxation %v, want 875,247", lp4)
+	}
+	checkBound(t, "bound", plan.UpperBound, lp4)
+	if plan.Gap > 1e-9 {
+		t.Fatalf("gap %v, want 0 (the plan is optimal and the LP integral)", plan.Gap)
 	}
 	t.Logf("objective %.0f bound %.1f gap %.4f%% swaps %d iterations %d", plan.Objective, plan.UpperBound, 100*plan.Gap, plan.Swaps, plan.Iterations)
 }
@@ -76,8 +88,24 @@ func TestSanFranciscoTarget1(t *testing.T) {
 	if !plan.Reached || len(plan.Sites) != 8 || plan.Covered != p.Total {
 		t.Fatalf("reached %v with %d sites covering %v of %v; want 8 sites covering all", plan.Reached, len(plan.Sites), plan.Covered, p.Total)
 	}
-	if plan.MinSites < 1 || plan.MinSites > 8 {
-		t.Fatalf("lower bound %d sites not in 1..8", plan.MinSites)
+	// The LP relaxation (solved here by gonum) covers 950,428 with 7 sites
+	// and everyone with 8, so the LP-derived minimum is 8: the plan is
+	// proved optimal.
+	sets := problemSets(p)
+	for _, c := range []struct {
+		k    int
+		want float64
+	}{{7, 950428}, {8, 955113}} {
+		v, err := lpValue(p.Weight, sets, c.k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(v-c.want) > 1e-6 {
+			t.Fatalf("LP relaxation with %d sites %v, want %v", c.k, v, c.want)
+		}
+	}
+	if plan.MinSites != 8 {
+		t.Fatalf("lower bound %d sites, want 8 (the LP with 7 sites covers 950,428 of 955,113)", plan.MinSites)
 	}
 	t.Logf("sites %d, lower bound %d, status %v", len(plan.Sites), plan.MinSites, plan.Status)
 }
