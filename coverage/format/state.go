@@ -198,7 +198,7 @@ func ReadState(dir string) (*coverage.Result, *State, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("format: %s: areas: %w", path, err)
 		}
-		for _, f := range fc.Features {
+		for i, f := range fc.Features {
 			var mp orb.MultiPolygon
 			switch g := f.Geometry.(type) {
 			case orb.MultiPolygon:
@@ -206,9 +206,37 @@ func ReadState(dir string) (*coverage.Result, *State, error) {
 			case orb.Polygon:
 				mp = orb.MultiPolygon{g}
 			}
-			areas = append(areas, coverage.Area{Name: f.Properties.MustString("name", ""), Parent: f.Properties.MustString("parent", ""), Geom: mp})
+			// WriteState writes names as strings. Anything else (a number,
+			// a list) means the file was edited or damaged; it is refused
+			// rather than taken as text, since a number's text need not be
+			// what was typed (1e21 for 1000000000000000000000, 0.1 for 0.10)
+			// and area names are matched as written.
+			var names [2]string
+			for k, key := range []string{"name", "parent"} {
+				switch v := f.Properties[key].(type) {
+				case string:
+					names[k] = v
+				case nil:
+				default:
+					area := fmt.Sprintf("area %d", i+1)
+					if names[0] != "" {
+						area += fmt.Sprintf(" (%q)", names[0])
+					}
+					return nil, nil, fmt.Errorf("format: %s: %s: %s %s is not text", path, area, key, jsonText(v))
+				}
+			}
+			areas = append(areas, coverage.Area{Name: names[0], Parent: names[1], Geom: mp})
 		}
 	}
 	r.Finish(areas)
 	return r, &s, nil
+}
+
+// jsonText shows a decoded JSON value as it reads in the file.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

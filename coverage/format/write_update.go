@@ -2,6 +2,7 @@ package format
 
 import (
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/walkshed/walkshed/coverage"
@@ -49,13 +50,20 @@ func WriteTimelineCSV(w io.Writer, r *coverage.Result, before coverage.Totals, c
 	return bw.err
 }
 
-// roundPeople trims the float noise of running sums to 1e-6 people.
+// roundPeople trims the float noise of running sums to 1e-6 people,
+// rounding halves away from zero. From 2^33 on, adjacent floats are more
+// than 1e-6 apart, so v is already the float nearest its rounding and is
+// returned as it is (no count of millionths is formed: above 9.2e12 it
+// would overflow an int64). Below, v·1e6 is under 2^53 and is rounded to a
+// whole number of millionths.
 func roundPeople(v float64) float64 {
-	x := float64(int64(v*1e6+0.5)) / 1e6
-	if v < 0 {
-		x = -float64(int64(-v*1e6+0.5)) / 1e6
+	if !(math.Abs(v) < 1<<33) { // NaN and ±Inf too
+		return v
 	}
-	return x
+	if v < 0 {
+		return -math.Floor(-v*1e6+0.5) / 1e6
+	}
+	return math.Floor(v*1e6+0.5) / 1e6
 }
 
 // WriteChangesCSV writes changes.csv: one row per event and cell whose

@@ -20,5 +20,6 @@
 // a warning on the caller's *slog.Logger); a negative count is an error.
 //
 // Every size read from the file is checked against the file's length before
-// anything is allocated for it, and decompression stops at the block's size.
+// anything is allocated for it, products of sizes are checked for overflow,
+// and decompression stops at the block's size.
 package geotiff

@@ -68,23 +68,30 @@ func readGeoKeys(t *ifd) (*geoKeys, error) {
 		return nil, err
 	}
 	k := &geoKeys{short: map[uint16]uint16{}, double: map[uint16][]float64{}, ascii: map[uint16]string{}}
-	n := int(dir[3])
-	if n > (len(dir)-4)/4 {
-		return nil, fmt.Errorf("%w: GeoKeyDirectory claims %d keys in %d values", ErrFormat, n, len(dir))
+	if dir[3] > uint64(len(dir)-4)/4 {
+		return nil, fmt.Errorf("%w: GeoKeyDirectory claims %d keys in %d values", ErrFormat, dir[3], len(dir))
 	}
-	for i := range n {
+	for i := range int(dir[3]) {
 		e := dir[4+4*i : 8+4*i]
+		// The directory's values are SHORTs: a wider one (stored as LONG
+		// or LONG8) would change meaning if cut to 16 bits.
+		for _, v := range e {
+			if v > math.MaxUint16 {
+				return nil, fmt.Errorf("%w: GeoKeyDirectory entry %d holds %d, more than a SHORT", ErrFormat, i+1, v)
+			}
+		}
 		id, loc, cnt, val := uint16(e[0]), e[1], e[2], e[3]
 		switch loc {
 		case 0:
 			k.short[id] = uint16(val)
 		case tagGeoDoubleParams:
-			if val+cnt > uint64(len(doubles)) {
+			// val+cnt is not formed: it could wrap past the bound.
+			if val > uint64(len(doubles)) || cnt > uint64(len(doubles))-val {
 				return nil, fmt.Errorf("%w: GeoKey %d points past GeoDoubleParams", ErrFormat, id)
 			}
 			k.double[id] = doubles[val : val+cnt]
 		case tagGeoASCIIParams:
-			if val+cnt > uint64(len(asc)) {
+			if val > uint64(len(asc)) || cnt > uint64(len(asc))-val {
 				return nil, fmt.Errorf("%w: GeoKey %d points past GeoAsciiParams", ErrFormat, id)
 			}
 			k.ascii[id] = strings.TrimRight(asc[val:val+cnt], "|\x00")

@@ -59,7 +59,8 @@ func Read(path string, res int, logger *slog.Logger) (coverage.Population, Info,
 // coverage.PopCell per cell at res (what Aggregate would do with a point per
 // pixel, without holding a point per pixel). A larger pixel becomes a
 // coverage.PopPolygon with its footprint in WGS-84 (edges densified in a
-// projected CRS), which Aggregate spreads over the cells it covers by area.
+// projected CRS, clipped at ±180° on the side of the pixel's centre), which
+// Aggregate spreads over the cells it covers by area.
 //
 // Zero and nodata pixels are skipped. Obvious fill values (NaN, |v| ≥ 3e38,
 // -9999, -99999) are skipped too, with a warning giving their count: a
@@ -205,8 +206,19 @@ func (f *footprinter) centreCell(row, col, res int) (h3.Cell, error) {
 const densifyM = 500.0
 
 // ring returns the pixel's footprint as a closed counter-clockwise ring in
-// WGS-84.
+// WGS-84. The pixel's centre must be a valid position; the corners are
+// unwrapped around the centre's longitude and clipped at ±180°: a
+// footprint across the antimeridian cannot be one polygon in −180..180, so
+// the part on the centre's side takes its people. (A corner past a pole
+// fails in the CRS, and the pixel counts in the cell of its centre.)
 func (f *footprinter) ring(row, col int) (orb.Ring, error) {
+	centre, err := f.toWGS84(float64(col)+0.5, float64(row)+0.5)
+	if err != nil {
+		return nil, err
+	}
+	if !(centre[0] >= -180 && centre[0] <= 180 && centre[1] >= -90 && centre[1] <= 90) {
+		return nil, fmt.Errorf("pixel centre %v is not a lon/lat position", centre)
+	}
 	n := 1
 	if !f.r.CRS.Geographic() {
 		edge := math.Max(math.Hypot(f.r.GeoTransform[1], f.r.GeoTransform[4]), math.Hypot(f.r.GeoTransform[2], f.r.GeoTransform[5]))
@@ -223,6 +235,7 @@ func (f *footprinter) ring(row, col int) (orb.Ring, error) {
 			if err != nil {
 				return nil, err
 			}
+			p[0] = min(max(centre[0]+math.Remainder(p[0]-centre[0], 360), -180), 180)
 			ring = append(ring, p)
 		}
 	}

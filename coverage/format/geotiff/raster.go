@@ -69,7 +69,8 @@ type Raster struct {
 
 // Open reads a GeoTIFF's structure and georeferencing from r, of the given
 // size; name labels errors. It fails on a raster without georeferencing, an
-// unsupported compression, sample type or CRS, and on inconsistent tags.
+// unsupported compression, sample type or CRS, on inconsistent tags, and on
+// a geographic raster with pixel centres past ±180° or ±90°.
 func Open(r io.ReaderAt, size int64, name string) (*Raster, error) {
 	ras, err := open(r, size, name)
 	if err != nil {
@@ -205,12 +206,8 @@ func open(r io.ReaderAt, size int64, name string) (*Raster, error) {
 			return nil, err
 		}
 	}
-	need := ras.blocksPerBand()
-	if ras.planar == 2 {
-		need *= uint64(spp)
-	}
-	if uint64(len(ras.offsets)) < need || uint64(len(ras.counts)) < need {
-		return nil, fmt.Errorf("%w: %d block offsets and %d byte counts for %d blocks (truncated?)", ErrFormat, len(ras.offsets), len(ras.counts), need)
+	if _, _, err := ras.layout(); err != nil {
+		return nil, err
 	}
 	if nd, ok, err := t.ascii(tagGDALNoData); err != nil {
 		return nil, err
@@ -232,21 +229,86 @@ func open(r io.ReaderAt, size int64, name string) (*Raster, error) {
 	if ras.CRS, ras.EPSG, err = transform(keys); err != nil {
 		return nil, err
 	}
+	if ras.CRS.Geographic() {
+		if err := ras.checkLonLat(); err != nil {
+			return nil, err
+		}
+	}
 	return ras, nil
-}
-
-func (r *Raster) blocksAcross() uint64 {
-	return (uint64(r.Width) + uint64(r.BlockWidth) - 1) / uint64(r.BlockWidth)
-}
-
-func (r *Raster) blocksPerBand() uint64 {
-	down := (uint64(r.Height) + uint64(r.BlockHeight) - 1) / uint64(r.BlockHeight)
-	return r.blocksAcross() * down
 }
 
 // maxBlockBytes bounds one decoded block: larger claims are refused rather
 // than attempted (GDAL writes blocks of a few hundred kilobytes).
 const maxBlockBytes = 1 << 31
+
+// layout checks the block structure against the offsets read and returns
+// the blocks per band and the decoded bytes of one row of a block. The
+// sizes are the file's (or a caller's, as the fields are exported), so
+// every product is checked for overflow: a product that wrapped to a small
+// number would let a forged raster index past its offsets or slice past
+// its data.
+func (r *Raster) layout() (blocks, rowBytes uint64, err error) {
+	if r.Width <= 0 || r.Height <= 0 || r.BlockWidth <= 0 || r.BlockHeight <= 0 || r.Bands <= 0 || r.bytesPS <= 0 {
+		return 0, 0, fmt.Errorf("%w: image %d × %d in blocks of %d × %d, %d bands of %d bytes", ErrFormat, r.Width, r.Height, r.BlockWidth, r.BlockHeight, r.Bands, r.bytesPS)
+	}
+	across := (uint64(r.Width) + uint64(r.BlockWidth) - 1) / uint64(r.BlockWidth)
+	down := (uint64(r.Height) + uint64(r.BlockHeight) - 1) / uint64(r.BlockHeight)
+	// Chunky blocks hold every band's sample of a pixel; planar ones one
+	// band, with a set of blocks per band.
+	samples, sets := uint64(r.Bands), uint64(1)
+	if r.planar == 2 {
+		samples, sets = 1, uint64(r.Bands)
+	}
+	blocks, ok1 := mul(across, down)
+	need, ok2 := mul(blocks, sets)
+	if !ok1 || !ok2 || uint64(len(r.offsets)) < need || uint64(len(r.counts)) < need {
+		return 0, 0, fmt.Errorf("%w: %d block offsets and %d byte counts for %d × %d blocks × %d planes (truncated?)",
+			ErrFormat, len(r.offsets), len(r.counts), across, down, sets)
+	}
+	rows := uint64(min(r.BlockHeight, r.Height)) // a block is decoded down to the image's last row at most
+	rowBytes, ok1 = mul(uint64(r.BlockWidth), samples)
+	rowBytes, ok2 = mul(rowBytes, uint64(r.bytesPS))
+	block, ok3 := mul(rows, rowBytes)
+	if !ok1 || !ok2 || !ok3 || block > maxBlockBytes {
+		return 0, 0, fmt.Errorf("%w: a block of %d × %d pixels of %d samples of %d bytes is more than %d bytes decoded",
+			ErrFormat, r.BlockWidth, rows, samples, r.bytesPS, maxBlockBytes)
+	}
+	return blocks, rowBytes, nil
+}
+
+// checkLonLat refuses a geographic raster with a pixel centre outside valid
+// longitude and latitude. Edges may overhang by up to half a pixel (global
+// mosaics are often offset from the degree lines: WorldPop's starts at
+// −180.00125°): footprints are clipped at ±180°, and a pixel with a corner
+// past a pole counts in the cell of its centre (see ring).
+//
+// A raster in 0..360° longitudes is refused, not wrapped: such a raster
+// usually runs across the antimeridian, where a pixel's footprint cannot be
+// one polygon in −180..180, and a geotransform off by a whole turn is as
+// likely a corrupted one as a convention. gdalwarp --config CENTER_LONG 0
+// rewrites it in −180..180 explicitly.
+func (r *Raster) checkLonLat() error {
+	g := r.GeoTransform
+	at := func(col, row float64) (float64, float64) {
+		return g[0] + col*g[1] + row*g[2], g[3] + col*g[4] + row*g[5]
+	}
+	// The transform is affine: extremes lie at the corners.
+	w, h := float64(r.Width), float64(r.Height)
+	lon0, lat0, lon1, lat1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	cLon0, cLat0, cLon1, cLat1 := lon0, lat0, lon1, lat1
+	for _, c := range [4][2]float64{{0, 0}, {w, 0}, {0, h}, {w, h}} {
+		x, y := at(c[0], c[1])
+		lon0, lon1, lat0, lat1 = math.Min(lon0, x), math.Max(lon1, x), math.Min(lat0, y), math.Max(lat1, y)
+		// The centre of the pixel at this corner.
+		x, y = at(math.Min(math.Max(c[0], 0.5), w-0.5), math.Min(math.Max(c[1], 0.5), h-0.5))
+		cLon0, cLon1, cLat0, cLat1 = math.Min(cLon0, x), math.Max(cLon1, x), math.Min(cLat0, y), math.Max(cLat1, y)
+	}
+	if cLon0 >= -180 && cLon1 <= 180 && cLat0 >= -90 && cLat1 <= 90 { // false for NaN too
+		return nil
+	}
+	return fmt.Errorf("%w: the raster covers longitude %.10g to %.10g and latitude %.10g to %.10g in %s: pixel centres lie past ±180° longitude or ±90° latitude (a raster in 0..360° longitudes can be re-saved in −180..180 with gdalwarp --config CENTER_LONG 0)",
+		ErrFormat, lon0, lon1, lat0, lat1, r.CRS.Name())
+}
 
 // Pixels calls fn for every pixel of the chosen band with its row, column
 // and value, block by block (strips top to bottom; tiles in rows of tiles).
@@ -257,31 +319,31 @@ func (r *Raster) Pixels(fn func(row, col int, v float64) error) error {
 	if r.Band < 1 || r.Band > r.Bands {
 		return fmt.Errorf("geotiff: %s has %d bands; choose one of 1..%d (band %d asked)", r.Name, r.Bands, r.Bands, r.Band)
 	}
+	blocks, rowBytes, err := r.layout()
+	if err != nil {
+		return fmt.Errorf("geotiff: %s: %w", r.Name, err)
+	}
 	stride := 1 // samples between successive pixels of the band in a block
 	sampleIdx := 0
-	first := uint64(0)
+	first := uint64(0) // layout checked that Bands·blocks offsets are present
 	if r.planar == 1 {
 		stride, sampleIdx = r.Bands, r.Band-1
 	} else {
-		first = uint64(r.Band-1) * r.blocksPerBand()
+		first = uint64(r.Band-1) * blocks
 	}
-	rowBytes := uint64(r.BlockWidth) * uint64(stride) * uint64(r.bytesPS)
 	order := r.t.order
 	if r.Predictor == 3 {
 		order = binary.BigEndian // the floating-point predictor stores bytes most significant first
 	}
 	var buf bytes.Buffer
 	var tmp []byte
-	across := r.blocksAcross()
-	for b := uint64(0); b < r.blocksPerBand(); b++ {
+	across := (uint64(r.Width) + uint64(r.BlockWidth) - 1) / uint64(r.BlockWidth)
+	for b := uint64(0); b < blocks; b++ {
 		row0 := int(b/across) * r.BlockHeight
 		col0 := int(b%across) * r.BlockWidth
 		rows := min(r.BlockHeight, r.Height-row0)
 		cols := min(r.BlockWidth, r.Width-col0)
-		want := uint64(rows) * rowBytes
-		if want > maxBlockBytes {
-			return fmt.Errorf("geotiff: %s: %w: block %d claims %d bytes", r.Name, ErrFormat, b, want)
-		}
+		want := uint64(rows) * rowBytes // at most maxBlockBytes (layout)
 		off, cnt := r.offsets[first+b], r.counts[first+b]
 		if cnt == 0 { // a sparse file's missing block: nothing lives there
 			continue

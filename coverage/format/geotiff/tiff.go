@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 )
 
 // TIFF tags this reader uses.
@@ -127,6 +128,14 @@ func readIFD(r io.ReaderAt, size int64) (*ifd, error) {
 		}
 	}
 	return t, nil
+}
+
+// mul returns a·b and whether it fits in 64 bits. Sizes, counts and
+// offsets come from the file: a product that wrapped around would pass the
+// bound it should fail, so every one is checked.
+func mul(a, b uint64) (uint64, bool) {
+	hi, lo := bits.Mul64(a, b)
+	return lo, hi == 0
 }
 
 // bytes reads n bytes at off, refusing ranges outside the file so that no
