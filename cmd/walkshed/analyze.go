@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -53,7 +55,7 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 		ex.Stats["stations_unsnapped"] = l.reach.(*walknet.Reach).UnsnappedStations()
 		ex.More = map[string]any{"crow_share_covered": crowShare}
 	}
-	if err := writeResult(sf.out, res, ex, formats, gpkg.WriteOptions{Run: l.run}, sf.networkState(), nil); err != nil {
+	if err := writeResult(sf.out, res, ex, formats, gpkg.WriteOptions{Run: l.run, CRS: sf.stations.datum}, sf.networkState(), nil); err != nil {
 		return err
 	}
 	printSummary(stdout, res, ex, crowShare)
@@ -111,8 +113,12 @@ func writeResult(dir string, r *coverage.Result, ex format.Extras, f format.Form
 	if err := add("summary.json", func(w io.Writer) error { return format.WriteSummaryJSON(w, r, ex) }); err != nil {
 		return err
 	}
-	if err := add(format.StateFile, func(w io.Writer) error { return format.WriteState(w, r, version, net) }); err != nil {
-		return err
+	if !f.GPKG {
+		// Without a GeoPackage (the result's store), update continues
+		// from the state file.
+		if err := add(format.StateFile, func(w io.Writer) error { return format.WriteState(w, r, version, net) }); err != nil {
+			return err
+		}
 	}
 	if f.CSV {
 		if err := add("cells.csv", func(w io.Writer) error { return format.WriteCellsCSV(w, r, ex) }); err != nil {
@@ -150,6 +156,9 @@ func writeResult(dir string, r *coverage.Result, ex format.Extras, f format.Form
 				}
 			}
 		}
+		if gopt.Network, err = networkFacts(net); err != nil {
+			return err
+		}
 		if err := b.AddPath("walkshed.gpkg", func(tmp string) error { return gpkg.Write(tmp, r, gopt) }); err != nil {
 			return err
 		}
@@ -158,6 +167,9 @@ func writeResult(dir string, r *coverage.Result, ex format.Extras, f format.Form
 		return err
 	}
 	ok = true
+	if f.GPKG {
+		os.Remove(filepath.Join(dir, format.StateFile)) // superseded by the store in walkshed.gpkg
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -118,7 +119,7 @@ func BenchmarkShanghaiCLI(b *testing.B) {
 		{"analyze-s", []string{"analyze", "--stations", filepath.Join(dir, "stations.csv"), "--population", filepath.Join(dir, "population.csv"),
 			"--res", "10", "--out", filepath.Join(dir, "a"), "--quiet"}},
 		{"update-csv-s", []string{"update", "--from", filepath.Join(dir, "a"), "--events", events, "--out", filepath.Join(dir, "u1"), "--format", "csv", "--quiet"}},
-		{"update-all-s", []string{"update", "--from", filepath.Join(dir, "a"), "--events", events, "--out", filepath.Join(dir, "u2"), "--quiet"}},
+		{"update-all-s", []string{"update", "--from", filepath.Join(dir, "a"), "--events", events, "--out", filepath.Join(dir, "u2"), "--format", "csv,geojson,gpkg", "--quiet"}},
 	}
 	spent := make([]time.Duration, len(steps))
 	b.ResetTimer()
@@ -135,6 +136,66 @@ func BenchmarkShanghaiCLI(b *testing.B) {
 	for k, s := range steps {
 		b.ReportMetric(spent[k].Seconds()/float64(b.N), s.name)
 	}
+	reportPeakRSS(b)
+}
+
+// BenchmarkShanghaiUpdateCLI compares, in one run, `walkshed analyze`
+// writing the GeoPackage of the Shanghai-scale study (walkshed synth) with
+// `walkshed update` applying 20 events to that GeoPackage in place: 10
+// stations open at the representative points of the 10 largest gaps and
+// 10 close (spread over the station list). It reports both times and
+// their ratio (analyze over update).
+func BenchmarkShanghaiUpdateCLI(b *testing.B) {
+	dir := b.TempDir()
+	if code := run([]string{"synth", "--out", dir}, io.Discard, os.Stderr); code != 0 {
+		b.Fatalf("synth: exit %d", code)
+	}
+	out := filepath.Join(dir, "a")
+	analyze := []string{"analyze", "--stations", filepath.Join(dir, "stations.csv"), "--population", filepath.Join(dir, "population.csv"),
+		"--res", "10", "--format", "gpkg", "--out", out, "--quiet"}
+	events := filepath.Join(dir, "events.csv")
+	update := []string{"update", "--from", out, "--events", events, "--quiet"}
+	var analyzeSpent, updateSpent time.Duration
+	var cells int
+	b.ResetTimer()
+	for b.Loop() {
+		t := time.Now()
+		if code := run(analyze, io.Discard, os.Stderr); code != 0 {
+			b.Fatalf("analyze: exit %d", code)
+		}
+		analyzeSpent += time.Since(t)
+		b.StopTimer()
+		var sum struct {
+			Cells int
+			Gaps  []struct{ Lon, Lat float64 }
+		}
+		raw, err := os.ReadFile(filepath.Join(out, "summary.json"))
+		if err != nil || json.Unmarshal(raw, &sum) != nil || len(sum.Gaps) < 10 {
+			b.Fatalf("summary.json: %v, %d gaps", err, len(sum.Gaps))
+		}
+		cells = sum.Cells
+		var ev strings.Builder
+		ev.WriteString("date,action,id,lon,lat\n")
+		for k, g := range sum.Gaps[:10] {
+			fmt.Fprintf(&ev, "2026-12-01,open,N%d,%.7f,%.7f\n", k+1, g.Lon, g.Lat)
+		}
+		for k := range 10 {
+			fmt.Fprintf(&ev, "2026-12-02,close,S%05d,,\n", 1+k*1237)
+		}
+		os.WriteFile(events, []byte(ev.String()), 0o644)
+		b.StartTimer()
+		t = time.Now()
+		if code := run(update, io.Discard, os.Stderr); code != 0 {
+			b.Fatalf("update: exit %d", code)
+		}
+		updateSpent += time.Since(t)
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(float64(cells), "cells")
+	b.ReportMetric(analyzeSpent.Seconds()/n, "analyze-s")
+	b.ReportMetric(updateSpent.Seconds()/n, "update-s")
+	b.ReportMetric(analyzeSpent.Seconds()/updateSpent.Seconds(), "ratio")
 	reportPeakRSS(b)
 }
 

@@ -61,7 +61,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		{"propose: five new parks that reach the most people", runPropose,
 			append(append([]string{}, study...), "--add", "5", "--out", filepath.Join(out, "propose"))},
 		{"update: the openings and closing of events.csv", runUpdate,
-			[]string{"--from", filepath.Join(out, "analyze"), "--events", in("events.csv"), "--out", filepath.Join(out, "update"), "--quiet"}},
+			[]string{"--from", filepath.Join(out, "analyze"), "--events", in("events.csv"), "--out", filepath.Join(out, "update"), "--format", "csv,gpkg", "--quiet"}},
 	}
 	log := stdout
 	if quiet {

@@ -16,6 +16,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
 	"github.com/walkshed/walkshed/coverage/crs"
+	"github.com/walkshed/walkshed/coverage/format/gpkg"
 	"github.com/walkshed/walkshed/coverage/testenv"
 )
 
@@ -165,16 +166,15 @@ func TestShanghaiGCJ02Offsets(t *testing.T) {
 	if strings.Contains(stderr, "warning") {
 		t.Errorf("--crs gcj02 still warns: %s", stderr)
 	}
-	var state struct {
-		Stations []struct{ Lon, Lat float64 }
+	kept, err := gpkg.ReadStations(filepath.Join(out, "walkshed.gpkg"), "id", "", gpkg.ReadOptions{Layer: "stations"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	b, _ = os.ReadFile(filepath.Join(out, "walkshed-state.json"))
-	json.Unmarshal(b, &state)
-	if len(state.Stations) != len(wgs) {
-		t.Fatalf("%d stations kept, %d given: none may be dropped", len(state.Stations), len(wgs))
+	if len(kept) != len(wgs) {
+		t.Fatalf("%d stations kept, %d given: none may be dropped", len(kept), len(wgs))
 	}
-	for i, s := range state.Stations {
-		if d := coverage.Distance(orb.Point{s.Lon, s.Lat}, wgs[i]); d > 0.01 {
+	for i, s := range kept {
+		if d := coverage.Distance(s.Pos, wgs[i]); d > 0.01 {
 			t.Errorf("stop %d lands %.4f m from its WGS-84 position", i+1, d)
 		}
 	}

@@ -142,7 +142,7 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 		{"proposal.json", func(w io.Writer) error { return site.WriteProposalJSON(w, plan, extra) }},
 		{"sites.geojson", func(w io.Writer) error { return site.WriteSitesGeoJSON(w, plan) }},
 	}
-	gopt := gpkg.WriteOptions{Run: append(l.run, proposeFacts(&pf)...), Proposals: proposalsLayer(plan)}
+	gopt := gpkg.WriteOptions{Run: append(l.run, proposeFacts(&pf)...), Proposals: proposalsLayer(plan), CRS: sf.stations.datum}
 	if err := writeResult(sf.out, res, ex, formats, gopt, sf.networkState(), more); err != nil {
 		return err
 	}

@@ -2,48 +2,82 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/crs"
 	"github.com/walkshed/walkshed/coverage/format"
 	"github.com/walkshed/walkshed/coverage/format/gpkg"
 	"github.com/walkshed/walkshed/coverage/walknet"
 )
 
+// resultFile is the GeoPackage in a result folder: the result's store.
+const resultFile = "walkshed.gpkg"
+
 func runUpdate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("update", stderr)
-	var from, events, out, formats string
+	var from, file, events, out, formats, datum, network string
 	var quiet bool
-	fs.StringVar(&from, "from", "", "a previous analyze or update output `DIR`")
+	fs.StringVar(&from, "from", "", "a result folder `DIR` (analyze, propose or update output); its walkshed.gpkg is updated")
+	fs.StringVar(&file, "gpkg", "", "the result GeoPackage `FILE` to update, instead of --from")
 	fs.StringVar(&events, "events", "", "station events `FILE` (CSV: date,action,id,lon,lat[,name,tier])")
-	fs.StringVar(&out, "out", "", "output `DIR` (may be the same as --from)")
-	fs.StringVar(&formats, "format", "csv,geojson,gpkg", "outputs to write: any of csv, geojson, gpkg")
+	fs.StringVar(&out, "out", "", "write the updated result into `DIR` instead (default: update in place)")
+	fs.StringVar(&formats, "format", "gpkg", "outputs: walkshed.gpkg and summary.json always; add csv (cells, areas, timeline, changes) or geojson")
+	fs.StringVar(&datum, "crs", "", "coordinates of the events: wgs84, gcj02 or bd09 (default: as the analysis read its stations)")
+	fs.StringVar(&network, "network", "", "the OSM `FILE` the result was computed on, when it moved (its content must be the same)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bars")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: walkshed update --from DIR --events FILE --out DIR")
+		fmt.Fprintln(stderr, "usage: walkshed update (--from DIR | --gpkg FILE) --events FILE [--out DIR]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
-	case from == "":
-		return usagef("--from is required")
+	case from == "" && file == "":
+		return usagef("--from DIR or --gpkg FILE is required")
+	case from != "" && file != "":
+		return usagef("give --from DIR or --gpkg FILE, not both")
 	case events == "":
 		return usagef("--events is required")
-	case out == "":
-		return usagef("--out is required")
 	}
 	f, err := format.ParseFormats(formats)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	res, state, err := format.ReadState(from)
-	if err != nil {
-		return err
+	var eventDatum crs.Datum
+	if datum != "" {
+		if eventDatum, err = crs.Parse(datum); err != nil {
+			return usageError{"--crs: " + err.Error()}
+		}
+	}
+	src := file
+	if src == "" {
+		src = filepath.Join(from, resultFile)
+	} else {
+		from = filepath.Dir(file)
+	}
+	if out == "" {
+		out = from
+	}
+	inPlace := sameDir(out, from)
+
+	if _, err := os.Stat(src); err != nil {
+		if _, serr := os.Stat(filepath.Join(from, format.StateFile)); serr != nil {
+			if file != "" {
+				return fmt.Errorf("%s: %w", file, err)
+			}
+			return fmt.Errorf("%s is not a walkshed result: no %s in it", from, resultFile)
+		}
 	}
 	evs, resorted, err := format.ReadEvents(events)
 	if err != nil {
@@ -52,37 +86,96 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 	if resorted {
 		fmt.Fprintf(stderr, "note: %s lists events out of date order; they were applied in date order\n", events)
 	}
+
+	b, err := format.NewBatch(out)
+	if err != nil {
+		return err
+	}
+	var st *gpkg.Store
+	done := false
+	defer func() {
+		if st != nil {
+			st.Close()
+		}
+		if !done {
+			b.Abort()
+		}
+	}()
+	o, err := openResult(b, src, from, inPlace, network)
+	if err != nil {
+		return err
+	}
+	st = o.st
+	// What the result was made with: the store's facts, or for a result
+	// read from a state file, the facts gathered while migrating it.
+	res, crsName, nf, last, where := o.pending, o.opt.CRS, o.opt.Network, time.Time{}, o.target
+	if st != nil {
+		res, crsName, nf, last, where = st.Result, st.CRS, st.Network, st.LastEvent, st.Path()
+	}
+
+	// Events are read in the datum the analysis read its stations in.
+	d := eventDatum
+	if datum == "" && crsName != "" {
+		if d, err = crs.Parse(crsName); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	for i := range evs {
+		if p := evs[i].Station.Pos; p != (orb.Point{}) && d != crs.WGS84 {
+			evs[i].Station.Pos = d.ToWGS84(p)
+		}
+	}
+	if !last.IsZero() {
+		for _, ev := range evs {
+			if ev.Date.Before(last) {
+				fmt.Fprintf(stderr, "warning: %s: %s %s %s is dated before the last event already applied (%s)\n",
+					ev.Source, ev.Date.Format("2006-01-02"), ev.Action, ev.Station.ID, last.Format("2006-01-02"))
+			}
+		}
+	}
+
 	ctx := context.Background()
 	bar := newProgress(stderr, quiet)
 	var reach coverage.Reach
+	var run []gpkg.KeyValue
 	switch res.Mode {
 	case "crow":
 		reach = coverage.NewCrow(res.Cells, res.Settings.SpeedKmh)
 	case "network":
-		ns := state.Network
-		if ns == nil {
-			return fmt.Errorf("%s: network result without network settings", from)
-		}
-		fi, err := os.Stat(ns.Path)
-		if err != nil {
-			return fmt.Errorf("%s: the result was computed on %s, which cannot be read now: %w", from, ns.Path, err)
-		}
-		if fi.Size() != ns.Bytes {
-			return fmt.Errorf("%s: the street network %s changed since the result was computed (%d bytes, was %d); rerun analyze", from, ns.Path, fi.Size(), ns.Bytes)
-		}
-		opt := walknet.Options{MinComponent: ns.MinComponent, MaxSnap: coverage.Meters(ns.MaxSnapM), Progress: bar.update}
-		g, err := walknet.Load(ctx, ns.Path, opt)
+		path, moved, err := checkNetwork(nf, network, where)
 		if err != nil {
 			return err
 		}
-		r, err := walknet.NewReach(ctx, g, res.Cells, res.Settings.SpeedKmh, coverage.Minutes(ns.BoundMinutes), opt)
+		if moved {
+			run = append(run, gpkg.KeyValue{Key: "network_path", Value: path})
+		}
+		opt := walknet.Options{MinComponent: nf.MinComponent, MaxSnap: coverage.Meters(nf.MaxSnapM), Progress: bar.update}
+		g, err := walknet.Load(ctx, path, opt)
+		if err != nil {
+			return err
+		}
+		r, err := walknet.NewReach(ctx, g, res.Cells, res.Settings.SpeedKmh, res.Bound, opt)
 		if err != nil {
 			return err
 		}
 		reach = r
 		bar.done()
 	default:
-		return fmt.Errorf("%s: unknown reach mode %q in the stored result", from, res.Mode)
+		return fmt.Errorf("%s: unknown reach mode %q in the stored result", where, res.Mode)
+	}
+	ex := extrasOf(reach)
+	if o.pending != nil {
+		// A result from a state file without a GeoPackage: written now,
+		// with the snap legs the reach model knows, then updated.
+		opt := o.opt
+		opt.Snap = snapLegs(ex, len(res.Cells))
+		if err := gpkg.Write(o.target, res, opt); err != nil {
+			return err
+		}
+		if st, err = gpkg.OpenStore(o.target); err != nil {
+			return err
+		}
+		res = st.Result
 	}
 	before := res.Totals()
 	t0 := time.Now()
@@ -91,24 +184,48 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	took := time.Since(t0)
-	ex := extrasOf(reach)
-	run := []gpkg.KeyValue{
-		{Key: "version", Value: version},
-		{Key: "created", Value: time.Now().UTC().Format(time.RFC3339)},
-		{Key: "updated_from", Value: from},
-		{Key: "mode", Value: res.Mode},
-		{Key: "res", Value: fmt.Sprint(res.Settings.Res)},
-		{Key: "minutes", Value: fmt.Sprint(float64(res.Settings.Minutes))},
-		{Key: "speed_kmh", Value: fmt.Sprint(float64(res.Settings.SpeedKmh))},
+	if wr, ok := reach.(*walknet.Reach); ok {
+		// summary.json tells, as analyze's does, the stations off the
+		// streets and what the straight line would have said.
+		unsnapped := 0
+		for _, s := range wr.SnapStations(coverage.StationPoints(res.Stations)) {
+			if !s.Snapped {
+				unsnapped++
+			}
+		}
+		if ex.Stats == nil {
+			ex.Stats = map[string]any{}
+		}
+		ex.Stats["stations_unsnapped"] = unsnapped
+		share, err := crowCoveredShare(ctx, coverage.Study{Settings: res.Settings, Stations: res.Stations, Cells: res.Cells})
+		if err != nil {
+			return err
+		}
+		ex.More = map[string]any{"crow_share_covered": share}
 	}
-	run = append(run, fileFacts("events", events)...)
-	more := []extraFile{
-		{"timeline.csv", func(w io.Writer) error { return format.WriteTimelineCSV(w, res, before, changes) }},
-		{"changes.csv", func(w io.Writer) error { return format.WriteChangesCSV(w, res, changes) }},
-	}
-	if err := writeResult(out, res, ex, f, gpkg.WriteOptions{Run: run}, state.Network, more); err != nil {
+
+	// The exports are prepared first and renamed into place once the
+	// GeoPackage has committed.
+	if err := addExports(b, res, ex, f, before, changes); err != nil {
 		return err
 	}
+	run = append(run,
+		gpkg.KeyValue{Key: "update_version", Value: version},
+		gpkg.KeyValue{Key: "update_events", Value: events})
+	stats, err := st.Commit(changes, run)
+	st = nil
+	if err != nil {
+		return err
+	}
+	if err := b.Commit(); err != nil {
+		return err
+	}
+	done = true
+	// The former state file is superseded by the store in walkshed.gpkg.
+	if _, err := os.Stat(filepath.Join(out, format.StateFile)); err == nil {
+		os.Remove(filepath.Join(out, format.StateFile))
+	}
+
 	after := res.Totals()
 	fmt.Fprintf(stdout, "applied %d events in %s (%d opened, %d closed)\n", len(evs), took.Round(time.Millisecond), count(evs, coverage.Open), count(evs, coverage.Close))
 	fmt.Fprintf(stdout, "covered %s → %s people (%.1f%% → %.1f%%), %s stations\n",
@@ -117,8 +234,206 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  %s %-5s %-14s %+10s people (%d cells newly covered, %d no longer)\n",
 			ch.Event.Date.Format("2006-01-02"), ch.Event.Action, ch.Event.Station.ID, fmtSigned(ch.Gained-ch.Lost), len(ch.NewlyCovered), len(ch.NoLonger))
 	}
-	fmt.Fprintf(stdout, "\nwrote %s\n", out)
+	how := "in place"
+	if !inPlace {
+		how = "a copy of " + src
+	}
+	fmt.Fprintf(stdout, "\nwrote %s (%s: %s cells and %s stations changed, %s gaps rewritten)\n", filepath.Join(out, filepath.Base(src)), how,
+		fmtInt(float64(stats.CellRows)), fmtInt(float64(stats.StationsOpened+stats.StationsClosed+stats.StationCounts)), fmtInt(float64(stats.GapRows)))
 	return nil
+}
+
+// opened is a result opened for update: its store, or (a result read from
+// a state file with no GeoPackage to hold it) the result to write at
+// target with opt once the reach model can give the snap legs.
+type opened struct {
+	st      *gpkg.Store
+	pending *coverage.Result
+	opt     gpkg.WriteOptions
+	target  string
+}
+
+// openResult opens the result's store for update: src itself when updating
+// in place, else a copy of it prepared in the batch. A folder written by a
+// walkshed that kept its state in walkshed-state.json is migrated: the
+// store is added to its GeoPackage in the same transaction as the update,
+// or, when there is no GeoPackage or it does not hold that result, a new
+// one is written from the state.
+func openResult(b *format.Batch, src, from string, inPlace bool, network string) (opened, error) {
+	target := src
+	_, statErr := os.Stat(src)
+	exists := statErr == nil
+	if exists && !inPlace {
+		if err := b.AddPath(filepath.Base(src), func(tmp string) error { target = tmp; return gpkg.CopyFile(src, tmp) }); err != nil {
+			return opened{}, err
+		}
+	}
+	if exists {
+		st, err := gpkg.OpenStore(target)
+		if err == nil || !errors.Is(err, gpkg.ErrNotStore) {
+			return opened{st: st}, err
+		}
+	}
+	if _, err := os.Stat(filepath.Join(from, format.StateFile)); err != nil {
+		if exists {
+			return opened{}, fmt.Errorf("%s is not a walkshed result: it has none of the tables walkshed analyze writes for updates, and there is no %s beside it", src, format.StateFile)
+		}
+		return opened{}, fmt.Errorf("%s is not a walkshed result: no %s in it", from, resultFile)
+	}
+	r, state, err := format.ReadState(from)
+	if err != nil {
+		return opened{}, err
+	}
+	opt := gpkg.WriteOptions{Run: []gpkg.KeyValue{{Key: "migrated_from", Value: filepath.Join(from, format.StateFile)}}}
+	if state.Network != nil {
+		if opt.Network, err = migratedNetwork(state.Network, network); err != nil {
+			return opened{}, err
+		}
+	}
+	if exists {
+		if st, err := gpkg.MigrateStore(target, r, opt); err == nil {
+			return opened{st: st}, nil
+		}
+		// The GeoPackage does not hold the state's result: a new one
+		// replaces it.
+	}
+	if !exists || inPlace {
+		if err := b.AddPath(filepath.Base(src), func(tmp string) error { target = tmp; return nil }); err != nil {
+			return opened{}, err
+		}
+	}
+	return opened{pending: r, opt: opt, target: target}, nil
+}
+
+// snapLegs lists each cell's snap leg in metres (NaN: none) for the
+// GeoPackage, when the reach model has them.
+func snapLegs(ex format.Extras, n int) []float64 {
+	if ex.Snap == nil {
+		return nil
+	}
+	legs := make([]float64, n)
+	for i := range legs {
+		d, ok := ex.Snap.CellSnap(int32(i))
+		legs[i] = float64(d)
+		if !ok {
+			legs[i] = math.NaN()
+		}
+	}
+	return legs
+}
+
+// addExports adds the exports asked for to the batch: summary.json always,
+// the CSV and GeoJSON files with --format csv / geojson / cells-geojson.
+func addExports(b *format.Batch, r *coverage.Result, ex format.Extras, f format.Formats, before coverage.Totals, changes []coverage.Change) error {
+	files := []extraFile{{"summary.json", func(w io.Writer) error { return format.WriteSummaryJSON(w, r, ex) }}}
+	if f.CSV {
+		files = append(files,
+			extraFile{"cells.csv", func(w io.Writer) error { return format.WriteCellsCSV(w, r, ex) }},
+			extraFile{"timeline.csv", func(w io.Writer) error { return format.WriteTimelineCSV(w, r, before, changes) }},
+			extraFile{"changes.csv", func(w io.Writer) error { return format.WriteChangesCSV(w, r, changes) }})
+		if len(r.Areas) > 0 {
+			files = append(files, extraFile{"areas.csv", func(w io.Writer) error { return format.WriteAreasCSV(w, r) }})
+		}
+	}
+	if f.CellsGeoJSON {
+		files = append(files, extraFile{"cells.geojson", func(w io.Writer) error { return format.WriteCellsGeoJSON(w, r, ex) }})
+	}
+	if f.GeoJSON {
+		files = append(files, extraFile{"gaps.geojson", func(w io.Writer) error { return format.WriteGapsGeoJSON(w, r) }})
+	}
+	for _, x := range files {
+		if err := b.Add(x.name, x.write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkNetwork finds the street file a network result was computed on:
+// given (--network) or the stored path, accepted only when its content
+// hash is the stored one. moved reports a new path to store.
+func checkNetwork(n *gpkg.NetworkFacts, given, store string) (path string, moved bool, err error) {
+	if n == nil {
+		return "", false, fmt.Errorf("%s: a network result without the street network's path and hash; rerun analyze", store)
+	}
+	path = n.Path
+	if given != "" {
+		if path, err = filepath.Abs(given); err != nil {
+			return "", false, err
+		}
+	}
+	sum, _, err := fileSHA256(path)
+	if err != nil {
+		if given != "" {
+			return "", false, fmt.Errorf("--network %s: %w", given, err)
+		}
+		return "", false, fmt.Errorf("the result was computed on %s, which cannot be read now (%v); if it moved, pass --network FILE", n.Path, err)
+	}
+	if sum != n.SHA256 {
+		return "", false, fmt.Errorf("%s is not the street network the result was computed on: its SHA-256 is %s, the result's %s (rerun analyze)", path, sum, n.SHA256)
+	}
+	return path, path != n.Path, nil
+}
+
+// migratedNetwork builds the network facts of a result read from a state
+// file, which recorded the street file's size but not its hash: the file
+// (or --network) must still have that size, and its hash is taken now.
+func migratedNetwork(ns *format.NetworkState, given string) (*gpkg.NetworkFacts, error) {
+	path := ns.Path
+	if given != "" {
+		var err error
+		if path, err = filepath.Abs(given); err != nil {
+			return nil, err
+		}
+	}
+	sum, size, err := fileSHA256(path)
+	if err != nil {
+		return nil, fmt.Errorf("the result was computed on %s, which cannot be read now (%v); if it moved, pass --network FILE", path, err)
+	}
+	if size != ns.Bytes {
+		return nil, fmt.Errorf("the street network %s changed since the result was computed (%d bytes, was %d); rerun analyze", path, size, ns.Bytes)
+	}
+	return &gpkg.NetworkFacts{Path: path, Bytes: size, SHA256: sum, MaxSnapM: ns.MaxSnapM, MinComponent: ns.MinComponent}, nil
+}
+
+// networkFacts describes the street network an analysis read, for the
+// result's store.
+func networkFacts(ns *format.NetworkState) (*gpkg.NetworkFacts, error) {
+	if ns == nil {
+		return nil, nil
+	}
+	sum, size, err := fileSHA256(ns.Path)
+	if err != nil {
+		return nil, err
+	}
+	return &gpkg.NetworkFacts{Path: ns.Path, Bytes: size, SHA256: sum, MaxSnapM: ns.MaxSnapM, MinComponent: ns.MinComponent}, nil
+}
+
+// fileSHA256 is the hex SHA-256 of a file's content, and its size.
+func fileSHA256(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// sameDir reports whether two folder names name the same folder.
+func sameDir(a, b string) bool {
+	if fa, err := os.Stat(a); err == nil {
+		if fb, err := os.Stat(b); err == nil {
+			return os.SameFile(fa, fb)
+		}
+	}
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
 }
 
 func count(evs []coverage.Event, a coverage.Action) int {

@@ -1,4 +1,4 @@
-// Package gpkg writes walkshed results as one OGC GeoPackage 1.4 file that
+// Package gpkg writes walkshed results as one OGC GeoPackage 1.3 file that
 // GDAL and QGIS open styled and indexed, and reads GeoPackage inputs
 // (population, stations, areas) in whatever CRS they declare.
 //

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// The GeoPackage core tables, as the 1.4 specification (Annex C) and GDAL
+// The GeoPackage core tables, as the 1.3 specification (Annex C) and GDAL
 // create them.
 var coreSchema = []string{
 	`CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY, organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT)`,
