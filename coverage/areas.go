@@ -41,6 +41,32 @@ func SummarizeAreas(r *Result, areas []Area) []AreaSummary {
 	return summarizeAreas(r, areas, nil)
 }
 
+// SummarizeAreasOf is SummarizeAreas with each cell's area already known:
+// cellArea[i] is the index in areas of the area holding cell i's centre, or
+// -1, as CellAreas returned it for the same cells and areas. A result read
+// back from a store skips the point-in-polygon tests this way. A cellArea
+// of the wrong length, or naming an area that is not there, is ignored and
+// the areas are found anew.
+func SummarizeAreasOf(r *Result, areas []Area, cellArea []int32) []AreaSummary {
+	for _, a := range cellArea {
+		if a < -1 || int(a) >= len(areas) {
+			cellArea = nil
+			break
+		}
+	}
+	return summarizeAreas(r, areas, cellArea)
+}
+
+// CellAreas returns, for each cell, the index of the area (in the order of
+// AreaInputs) holding its centre, or -1; nil when the result has no areas.
+// The slice is the result's own: do not change it.
+func (r *Result) CellAreas() []int32 {
+	if len(r.Areas) == 0 || len(r.cellArea) != len(r.Cells) {
+		return nil
+	}
+	return r.cellArea
+}
+
 // summarizeAreas is SummarizeAreas with the cells' areas already known
 // (cellArea, from an earlier summary of the same cells and areas), or nil.
 // It keeps the assignment in r for the next call.

@@ -47,6 +47,7 @@ const (
 	tableState  = "walkshed_cell_state"
 	tableGaps   = "walkshed_gaps"
 	tableAreas  = "walkshed_areas"
+	tableInArea = "walkshed_cell_areas"
 	tableEvents = "events"
 )
 
@@ -74,6 +75,7 @@ var storeTables = []string{
 	`CREATE TABLE ` + tableState + ` (chunk INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
 	`CREATE TABLE ` + tableGaps + ` (id INTEGER PRIMARY KEY, population REAL NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL, max_minutes REAL, cells BLOB NOT NULL, outline BLOB)`,
 	`CREATE TABLE ` + tableAreas + ` (idx INTEGER PRIMARY KEY, name TEXT NOT NULL, parent TEXT NOT NULL, geom BLOB)`,
+	`CREATE TABLE ` + tableInArea + ` (id INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
 }
 
 // storeKeys are the rows of the run table the store reads back. Values are
@@ -177,6 +179,17 @@ func writeStore(ctx context.Context, tx *sql.Tx, r *coverage.Result, opt WriteOp
 		}
 		if _, err := area.ExecContext(ctx, i, a.Name, a.Parent, blob); err != nil {
 			return fmt.Errorf("area %q: %w", a.Name, err)
+		}
+	}
+	// The area of each cell (an int32 per cell, -1 for none), so that an
+	// update does not test every cell against the polygons again.
+	if in := r.CellAreas(); in != nil {
+		buf := make([]byte, 0, 4*len(in))
+		for _, a := range in {
+			buf = binary.LittleEndian.AppendUint32(buf, uint32(a))
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+tableInArea+` (id, data) VALUES (1, ?)`, buf); err != nil {
+			return fmt.Errorf("cell areas: %w", err)
 		}
 	}
 	return setRun(ctx, tx, storeKeys(r, opt))

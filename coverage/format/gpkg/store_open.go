@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -324,7 +325,11 @@ func (s *Store) load() error {
 		return err
 	}
 	if len(areas) > 0 {
-		r.Areas = coverage.SummarizeAreas(r, areas)
+		in, err := s.readCellAreas(len(r.Cells))
+		if err != nil {
+			return err
+		}
+		r.Areas = coverage.SummarizeAreasOf(r, areas, in)
 	}
 	if s.LastEvent, err = s.lastEvent(); err != nil {
 		return err
@@ -595,6 +600,27 @@ func (s *Store) readAreas() ([]coverage.Area, error) {
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// readCellAreas reads the area of each cell, nil when the file does not
+// keep it (the areas are then found again from the polygons).
+func (s *Store) readCellAreas(n int) ([]int32, error) {
+	var blob []byte
+	err := s.tx.QueryRowContext(s.ctx, `SELECT data FROM `+tableInArea+` WHERE id = 1`).Scan(&blob)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) || strings.Contains(err.Error(), "no such table") {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s: %w", tableInArea, err)
+	}
+	if len(blob) != 4*n {
+		return nil, fmt.Errorf("%s: %d bytes for %d cells", tableInArea, len(blob), n)
+	}
+	in := make([]int32, n)
+	for i := range in {
+		in[i] = int32(binary.LittleEndian.Uint32(blob[4*i:]))
+	}
+	return in, nil
 }
 
 // eventDateLayout is how the events table writes dates.

@@ -115,6 +115,55 @@ func TestStoreRoundTrip(t *testing.T) {
 	if s.CRS != "gcj02" || !reflect.DeepEqual(s.Network, storeOpt.Network) || !s.LastEvent.IsZero() {
 		t.Errorf("facts: crs %q network %+v last event %v", s.CRS, s.Network, s.LastEvent)
 	}
+	if in := got.CellAreas(); in == nil || !reflect.DeepEqual(in, r.CellAreas()) {
+		t.Error("the cells' areas read differ from those written")
+	}
+}
+
+// TestStoreKeepsCellAreas: the area of each cell is read from the file, not
+// found again: a file whose stored assignment puts every cell in the first
+// area summarises them so, and one without the assignment finds the areas
+// from the polygons as the analysis did.
+func TestStoreKeepsCellAreas(t *testing.T) {
+	r := analyze(t, storeStudy(t, 2))
+	path := filepath.Join(t.TempDir(), "walkshed.gpkg")
+	writeStudy(t, r, path)
+	db := openDB(t, path)
+	all := make([]byte, 4*len(r.Cells)) // every cell in area 0 ("West")
+	if _, err := db.Exec(`UPDATE walkshed_cell_areas SET data = ? WHERE id = 1`, all); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total float64
+	for _, c := range r.Cells {
+		total += c.Population
+	}
+	for _, a := range s.Result.Areas {
+		if a.Level == "area" && a.Name == "West" && a.Population != total {
+			t.Errorf("West holds %v people, want all %v (the stored assignment unused)", a.Population, total)
+		}
+		if a.Level == "area" && a.Name != "West" && a.Population != 0 {
+			t.Errorf("%s holds %v people, want 0", a.Name, a.Population)
+		}
+	}
+	s.Close()
+	db = openDB(t, path)
+	if _, err := db.Exec(`DROP TABLE walkshed_cell_areas`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err = OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !reflect.DeepEqual(s.Result.Areas, r.Areas) {
+		t.Error("without the stored assignment the areas differ from the analysis")
+	}
 }
 
 // sqlRows runs q and returns its rows as strings (blobs as hex), for exact
@@ -430,7 +479,7 @@ func TestMigrateStore(t *testing.T) {
 	writeStudy(t, r, path)
 	db := openDB(t, path)
 	for _, q := range []string{
-		`DROP TABLE walkshed_cells`, `DROP TABLE walkshed_cell_state`, `DROP TABLE walkshed_gaps`, `DROP TABLE walkshed_areas`,
+		`DROP TABLE walkshed_cells`, `DROP TABLE walkshed_cell_state`, `DROP TABLE walkshed_gaps`, `DROP TABLE walkshed_areas`, `DROP TABLE IF EXISTS walkshed_cell_areas`,
 		`DELETE FROM run WHERE key LIKE 'store_%' OR key IN ('population_input', 'crs')`,
 		`INSERT INTO run (key, value) VALUES ('crs', 'bd09')`,
 		`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)`, `INSERT INTO notes VALUES (1, 'kept')`,
