@@ -55,7 +55,7 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 		ex.Stats["stations_unsnapped"] = l.reach.(*walknet.Reach).UnsnappedStations()
 		ex.More = map[string]any{"crow_share_covered": crowShare}
 	}
-	if err := writeResult(sf.out, res, ex, formats, gpkg.WriteOptions{Run: l.run, CRS: sf.stations.datum}, sf.networkState(), nil); err != nil {
+	if err := writeResult(sf.out, res, ex, formats, gpkg.WriteOptions{Run: l.run, CRS: sf.stations.datum}, sf.networkState(), nil, sf.manifest("analyze", args)); err != nil {
 		return err
 	}
 	printSummary(stdout, res, ex, crowShare)
@@ -98,7 +98,7 @@ type extraFile struct {
 
 // writeResult writes every output of a result into dir as one batch: all
 // files are prepared first and renamed into place only when all succeeded.
-func writeResult(dir string, r *coverage.Result, ex format.Extras, f format.Formats, gopt gpkg.WriteOptions, net *format.NetworkState, more []extraFile) error {
+func writeResult(dir string, r *coverage.Result, ex format.Extras, f format.Formats, gopt gpkg.WriteOptions, net *format.NetworkState, more []extraFile, m *manifest) error {
 	b, err := format.NewBatch(dir)
 	if err != nil {
 		return err
@@ -163,7 +163,7 @@ func writeResult(dir string, r *coverage.Result, ex format.Extras, f format.Form
 			return err
 		}
 	}
-	if err := b.Commit(); err != nil {
+	if err := commitOutputs(b, m); err != nil {
 		return err
 	}
 	ok = true

@@ -57,6 +57,18 @@ func (p *proposeFlags) check(set map[string]bool) error {
 	return nil
 }
 
+// describe records the proposal's settings in the manifest.
+func (p *proposeFlags) describe(m *manifest) {
+	if p.add > 0 {
+		m.set("add", p.add)
+	} else {
+		m.set("target", p.target)
+	}
+	if p.minSpacing > 0 {
+		m.set("min_spacing_m", p.minSpacing)
+	}
+}
+
 func (p *proposeFlags) solve(ctx context.Context, prob *site.Problem, bar *progress) (*site.Plan, error) {
 	opt := site.Options{MinSpacing: coverage.Meters(p.minSpacing), Progress: func(stage string) { bar.update(stage, 0, -1) }}
 	defer bar.done()
@@ -88,7 +100,7 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	ctx := context.Background()
 	bar := newProgress(stderr, sf.quiet)
 	if pf.costs != "" {
-		return proposeFromCosts(ctx, &sf, &pf, given, stdout, bar)
+		return proposeFromCosts(ctx, &sf, &pf, given, args, stdout, bar)
 	}
 	formats, err := format.ParseFormats(sf.formats)
 	if err != nil {
@@ -143,7 +155,10 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 		{"sites.geojson", func(w io.Writer) error { return site.WriteSitesGeoJSON(w, plan) }},
 	}
 	gopt := gpkg.WriteOptions{Run: append(l.run, proposeFacts(&pf)...), Proposals: proposalsLayer(plan), CRS: sf.stations.datum}
-	if err := writeResult(sf.out, res, ex, formats, gopt, sf.networkState(), more); err != nil {
+	m := sf.manifest("propose", args)
+	m.input("candidates", pf.candidates)
+	pf.describe(m)
+	if err := writeResult(sf.out, res, ex, formats, gopt, sf.networkState(), more, m); err != nil {
 		return err
 	}
 	printPlan(stdout, plan, len(cands), "people")
@@ -151,7 +166,7 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func proposeFromCosts(ctx context.Context, sf *studyFlags, pf *proposeFlags, given map[string]bool, stdout io.Writer, bar *progress) error {
+func proposeFromCosts(ctx context.Context, sf *studyFlags, pf *proposeFlags, given map[string]bool, args []string, stdout io.Writer, bar *progress) error {
 	for _, f := range []string{"stations", "population", "network", "candidates", "areas"} {
 		if given[f] {
 			return usagef("--%s does not go with --costs: the cost table already says which site reaches which demand", f)
@@ -160,8 +175,8 @@ func proposeFromCosts(ctx context.Context, sf *studyFlags, pf *proposeFlags, giv
 	if !given["radius"] || !(pf.radius >= 0) || math.IsInf(pf.radius, 0) {
 		return usagef("--costs needs --radius R, a number >= 0 in the table's cost unit")
 	}
-	if sf.out == "" {
-		return usagef("--out is required")
+	if err := checkOut("--out", sf.out); err != nil {
+		return err
 	}
 	prob, stats, err := site.ReadCostTable(pf.costs, pf.cols, pf.radius)
 	if err != nil {
@@ -188,7 +203,12 @@ func proposeFromCosts(ctx context.Context, sf *studyFlags, pf *proposeFlags, giv
 			return err
 		}
 	}
-	if err := b.Commit(); err != nil {
+	m := newManifest("propose", args)
+	m.input("costs", pf.costs)
+	m.set("radius", pf.radius)
+	pf.describe(m)
+	if err := commitOutputs(b, m); err != nil {
+		b.Abort()
 		return err
 	}
 	fmt.Fprintf(stdout, "cost table %s: %s pairs read, %s within %g; %d demands (%d with no site in reach), %d sites\n",

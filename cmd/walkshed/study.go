@@ -109,11 +109,12 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 	if s.pop.path == "" {
 		return nil, usagef("--population is required")
 	}
-	if s.out == "" {
-		return nil, usagef("--out is required")
-	}
 	set, err := s.settings()
 	if err != nil {
+		return nil, err
+	}
+	// The output folder must take the outputs before anything is computed.
+	if err := checkOut("--out", s.out); err != nil {
 		return nil, err
 	}
 	log := s.logger(stderr)
@@ -193,6 +194,27 @@ func (s *studyFlags) runFacts(set coverage.Settings) []gpkg.KeyValue {
 			gpkg.KeyValue{Key: "bound_minutes", Value: fmt.Sprint(s.boundFactor * s.minutes)})
 	}
 	return kv
+}
+
+// manifest starts the manifest of a run on this study: its inputs and
+// settings.
+func (s *studyFlags) manifest(command string, args []string) *manifest {
+	m := newManifest(command, args)
+	m.input("stations", s.stations.path)
+	m.input("population", s.pop.path)
+	m.input("areas", s.areas)
+	m.input("network", s.network)
+	m.set("res", s.res)
+	m.set("minutes", s.minutes)
+	m.set("speed_kmh", s.speed)
+	m.set("crs", s.stations.datum)
+	m.set("formats", s.formats)
+	if s.network != "" {
+		m.set("max_snap_m", s.maxSnap)
+		m.set("min_component", s.minComponent)
+		m.set("bound_minutes", s.boundFactor*s.minutes)
+	}
+	return m
 }
 
 // networkState records how the network reach was built, for update.

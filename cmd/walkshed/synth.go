@@ -27,8 +27,10 @@ func runSynth(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if out == "" {
-		return usagef("--out is required")
+	// A study, not a result: no manifest, and nothing else in the folder
+	// is touched.
+	if err := checkOut("--out", out); err != nil {
+		return err
 	}
 	if cfg.Res < 7 || cfg.Res > 12 {
 		return usagef("--res %d outside 7..12", cfg.Res)

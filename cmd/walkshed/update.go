@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -70,6 +68,13 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 		out = from
 	}
 	inPlace := sameDir(out, from)
+	if err := checkOut("--out", out); err != nil {
+		return err
+	}
+	m := newManifest("update", args)
+	m.input("events", events)
+	m.set("from", src)
+	m.set("formats", formats)
 
 	if _, err := os.Stat(src); err != nil {
 		if _, serr := os.Stat(filepath.Join(from, format.StateFile)); serr != nil {
@@ -149,6 +154,7 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 		if moved {
 			run = append(run, gpkg.KeyValue{Key: "network_path", Value: path})
 		}
+		m.input("network", path)
 		opt := walknet.Options{MinComponent: nf.MinComponent, MaxSnap: coverage.Meters(nf.MaxSnapM), Progress: bar.update}
 		g, err := walknet.Load(ctx, path, opt)
 		if err != nil {
@@ -217,7 +223,12 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := b.Commit(); err != nil {
+	var also []string
+	if inPlace {
+		also = append(also, filepath.Base(src)) // updated where it stands
+	}
+	m.set("crs", crsName)
+	if err := commitOutputs(b, m, also...); err != nil {
 		return err
 	}
 	done = true
@@ -407,21 +418,6 @@ func networkFacts(ns *format.NetworkState) (*gpkg.NetworkFacts, error) {
 		return nil, err
 	}
 	return &gpkg.NetworkFacts{Path: ns.Path, Bytes: size, SHA256: sum, MaxSnapM: ns.MaxSnapM, MinComponent: ns.MinComponent}, nil
-}
-
-// fileSHA256 is the hex SHA-256 of a file's content, and its size.
-func fileSHA256(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // sameDir reports whether two folder names name the same folder.

@@ -478,7 +478,7 @@ func TestUpdateMigratesStateFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP TABLE walkshed_cells`, `DROP TABLE walkshed_cell_state`, `DROP TABLE walkshed_gaps`, `DROP TABLE walkshed_areas`,
+	for _, q := range []string{`DROP TABLE walkshed_cells`, `DROP TABLE walkshed_cell_state`, `DROP TABLE walkshed_gaps`, `DROP TABLE walkshed_areas`, `DROP TABLE IF EXISTS walkshed_cell_areas`,
 		`DELETE FROM run WHERE key LIKE 'store_%' OR key LIKE 'network_%' OR key = 'population_input'`,
 		`CREATE TABLE notes (body TEXT)`, `INSERT INTO notes VALUES ('kept')`} {
 		if _, err := db.Exec(q); err != nil {

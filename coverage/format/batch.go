@@ -15,6 +15,29 @@ import (
 type Batch struct {
 	dir     string
 	pending [][2]string // temporary path, final path
+	remove  []string    // files of the folder to remove on Commit
+}
+
+// Prepared is a file prepared in a batch, not yet in place.
+type Prepared struct {
+	Name string // its name in the folder
+	Temp string // the temporary file holding it until Commit
+}
+
+// Prepared lists the files prepared so far, in order.
+func (b *Batch) Prepared() []Prepared {
+	out := make([]Prepared, len(b.pending))
+	for i, p := range b.pending {
+		out[i] = Prepared{Name: filepath.Base(p[1]), Temp: p[0]}
+	}
+	return out
+}
+
+// Remove schedules file name of the folder for removal on Commit, in the
+// same step as the new files take their places: a failed commit puts it
+// back. A name that is also prepared, or that does not exist, is ignored.
+func (b *Batch) Remove(name string) {
+	b.remove = append(b.remove, filepath.Join(b.dir, name))
 }
 
 // NewBatch starts a batch of outputs in dir, creating dir if needed.
@@ -100,6 +123,23 @@ func (b *Batch) Commit() error {
 			backups = append(backups, moved{p[1], bak})
 		}
 	}
+	// Files to remove are moved aside with the replaced ones, and deleted
+	// with them once every new file is in place.
+	for k, final := range b.remove {
+		if b.isPending(final) {
+			continue
+		}
+		if _, err := os.Lstat(final); err != nil {
+			continue
+		}
+		bak := filepath.Join(b.dir, fmt.Sprintf(".%s.removed-%d", filepath.Base(final), k))
+		if err := os.Rename(final, bak); err != nil {
+			rollback()
+			b.Abort()
+			return fmt.Errorf("format: %w", err)
+		}
+		backups = append(backups, moved{final, bak})
+	}
 	for _, p := range b.pending {
 		if err := commitHook(p[1]); err != nil {
 			rollback()
@@ -116,8 +156,17 @@ func (b *Batch) Commit() error {
 	for _, m := range backups {
 		os.RemoveAll(m.backup)
 	}
-	b.pending = nil
+	b.pending, b.remove = nil, nil
 	return nil
+}
+
+func (b *Batch) isPending(final string) bool {
+	for _, p := range b.pending {
+		if p[1] == final {
+			return true
+		}
+	}
+	return false
 }
 
 // commitHook lets tests fail a commit midway.

@@ -104,3 +104,50 @@ func TestBatchFailureLeavesPreviousOutputs(t *testing.T) {
 		t.Fatalf("after a failed commit the folder holds %v, want %v", got, want)
 	}
 }
+
+// Files scheduled for removal go in the same step as the new files come:
+// gone after a commit, back after a failed one; a user's file the batch
+// was not told about is never touched.
+func TestBatchRemove(t *testing.T) {
+	dir := t.TempDir()
+	b, _ := NewBatch(dir)
+	for _, n := range []string{"a.csv", "stale.geojson", "keep.txt"} {
+		if err := b.Add(n, writeString("old "+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	defer func(h func(string) error) { commitHook = h }(commitHook)
+	for _, fail := range []bool{true, false} {
+		b, _ = NewBatch(dir)
+		if err := b.Add("a.csv", writeString("new a.csv")); err != nil {
+			t.Fatal(err)
+		}
+		b.Remove("stale.geojson")
+		b.Remove("a.csv")        // prepared too: replaced, not removed
+		b.Remove("missing.json") // absent: nothing to do
+		if got := b.Prepared(); len(got) != 1 || got[0].Name != "a.csv" || !strings.Contains(got[0].Temp, ".a.csv.tmp-") {
+			t.Fatalf("prepared %+v", got)
+		}
+		commitHook = func(string) error {
+			if fail {
+				return errors.New("interrupted")
+			}
+			return nil
+		}
+		err := b.Commit()
+		got := readAll(t, dir)
+		if fail {
+			want := map[string]string{"a.csv": "old a.csv", "stale.geojson": "old stale.geojson", "keep.txt": "old keep.txt"}
+			if err == nil || len(got) != 3 || got["a.csv"] != want["a.csv"] || got["stale.geojson"] != want["stale.geojson"] || got["keep.txt"] != want["keep.txt"] {
+				t.Fatalf("after a failed commit (%v): %v, want %v", err, got, want)
+			}
+			continue
+		}
+		if err != nil || len(got) != 2 || got["a.csv"] != "new a.csv" || got["keep.txt"] != "old keep.txt" {
+			t.Fatalf("after the commit (%v): %v", err, got)
+		}
+	}
+}
