@@ -183,16 +183,16 @@ func printSummary(w io.Writer, r *coverage.Result, ex format.Extras, crowShare f
 	}
 	fmt.Fprintf(w, "walkshed %s: %s-minute walk at %.1f km/h = %s m, measured %s\n",
 		version, fmtNum(float64(set.Minutes)), float64(set.SpeedKmh), fmtInt(float64(set.Radius())), mode)
-	fmt.Fprintf(w, "population  %s people in %s H3 res-%d cells (input total %s)\n",
-		fmtInt(t.Population), fmtInt(float64(t.Cells)), set.Res, fmtInt(r.InputPopulation))
+	fmt.Fprintf(w, "population  %s in %s of H3 resolution %d (input total %s)\n",
+		nof(t.Population, "person", "people"), nof(t.Cells, "cell", "cells"), set.Res, fmtInt(r.InputPopulation))
 	fmt.Fprintf(w, "stations    %s\n", fmtInt(float64(len(r.Stations))))
-	fmt.Fprintf(w, "covered     %s people, %.1f%% (%s of %s cells)\n",
-		fmtInt(t.CoveredPopulation), 100*t.Share(), fmtInt(float64(t.CoveredCells)), fmtInt(float64(t.Cells)))
+	fmt.Fprintf(w, "covered     %s, %.1f%% (%s of %s)\n",
+		nof(t.CoveredPopulation, "person", "people"), 100*t.Share(), fmtInt(float64(t.CoveredCells)), nof(t.Cells, "cell", "cells"))
 	if !math.IsNaN(crowShare) {
 		fmt.Fprintf(w, "            the straight line would say %.1f%%\n", 100*crowShare)
 	}
 	if t.UnreachedCells > 0 {
-		fmt.Fprintf(w, "unreachable %s cells with no station within %s min", fmtInt(float64(t.UnreachedCells)), fmtNum(float64(r.Bound)))
+		fmt.Fprintf(w, "unreachable %s with no station within %s min", nof(t.UnreachedCells, "cell", "cells"), fmtNum(float64(r.Bound)))
 		if ex.Stats != nil {
 			fmt.Fprintf(w, " (%v farther than the snapping limit from any street)", ex.Stats["unreachable_cells"])
 		}
@@ -203,10 +203,14 @@ func printSummary(w io.Writer, r *coverage.Result, ex format.Extras, crowShare f
 			ex.Stats["nodes"], ex.Stats["edges"], ex.Stats["ways_kept"], ex.Stats["components_dropped"],
 			ex.Stats["mean_snap_m"], ex.Stats["max_snap_m"])
 		if n, ok := ex.Stats["stations_unsnapped"].(int); ok && n > 0 {
-			fmt.Fprintf(w, "            %d stations are farther than the snapping limit from any street and were left out\n", n)
+			verb := "are"
+			if n == 1 {
+				verb = "is"
+			}
+			fmt.Fprintf(w, "            %s %s farther than the snapping limit from any street and left out\n", nof(n, "station", "stations"), verb)
 		}
 	}
-	fmt.Fprintf(w, "gaps        %s connected uncovered neighbourhoods\n", fmtInt(float64(len(r.Gaps))))
+	fmt.Fprintf(w, "gaps        %s\n", nof(len(r.Gaps), "connected uncovered neighbourhood", "connected uncovered neighbourhoods"))
 	for _, g := range r.Gaps[:min(5, len(r.Gaps))] {
 		var slowest coverage.Minutes
 		unreached := 0
@@ -222,11 +226,11 @@ func printSummary(w io.Writer, r *coverage.Result, ex format.Extras, crowShare f
 		case unreached == len(g.Cells):
 			worst = "no station in reach"
 		case unreached > 0:
-			worst = fmt.Sprintf("up to %.1f min; %d cells with no station in reach", float64(slowest), unreached)
+			worst = fmt.Sprintf("up to %.1f min; %s with no station in reach", float64(slowest), nof(unreached, "cell", "cells"))
 		default:
 			worst = fmt.Sprintf("up to %.1f min", float64(slowest))
 		}
-		fmt.Fprintf(w, "  #%-3d %9s people  %4d cells  at %.5f,%.5f  %s\n", g.ID, fmtInt(g.Population), len(g.Cells), g.Point[0], g.Point[1], worst)
+		fmt.Fprintf(w, "  #%-3d %16s  %11s  at %.5f,%.5f  %s\n", g.ID, nof(g.Population, "person", "people"), nof(len(g.Cells), "cell", "cells"), g.Point[0], g.Point[1], worst)
 	}
 	if len(r.Areas) > 0 {
 		areas := slices.Clone(r.Areas)
@@ -251,12 +255,22 @@ func printSummary(w io.Writer, r *coverage.Result, ex format.Extras, crowShare f
 			} else if a.Parent != "" {
 				name = a.Parent + " / " + a.Name
 			}
-			fmt.Fprintf(w, "  %-32s %5.1f%% of %s people, %d stations, %d gaps\n", name, 100*a.Share(), fmtInt(a.Population), a.Stations, a.Gaps)
+			fmt.Fprintf(w, "  %-32s %5.1f%% of %s, %s, %s\n", name, 100*a.Share(), nof(a.Population, "person", "people"), nof(a.Stations, "station", "stations"), nof(a.Gaps, "gap", "gaps"))
 			if n++; n == 5 {
 				break
 			}
 		}
 	}
+}
+
+// nof prints a count with thousands separators and the noun that agrees
+// with it: "1 gap", "1,204 gaps".
+func nof[T int | int32 | int64 | float64](n T, one, many string) string {
+	s := fmtInt(float64(n))
+	if s == "1" || s == "-1" {
+		return s + " " + one
+	}
+	return s + " " + many
 }
 
 // fmtInt prints a rounded number with thousands separators.

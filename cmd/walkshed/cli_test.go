@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
-	"github.com/walkshed/walkshed/coverage/testenv"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/walkshed/walkshed/coverage/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -264,5 +266,57 @@ func TestPortoAlegreCrowMatchesBruteForce(t *testing.T) {
 	t.Logf("Porto Alegre, straight line: %d stations, %.1f%% of 812,935 covered", len(st), 100*covered/sum)
 	if !strings.Contains(stdout, "812,935") {
 		t.Errorf("summary does not report the total:\n%s", stdout)
+	}
+}
+
+// The command speaks to people: one line naming the command, and none of
+// the library's package names, however deep the error is wrapped.
+func TestErrorsForPeople(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"format: a.csv:3: negative population -1", "a.csv:3: negative population -1"},
+		{"gpkg: writing x.gpkg: format: y: bad", "writing x.gpkg: y: bad"},
+		{"walknet: streets.osm.pbf: coverage: no node", "streets.osm.pbf: no node"},
+		{"two\nlines", "two lines"},
+		{"a sitemap: not a package", "a sitemap: not a package"},
+		{"formats: csv", "formats: csv"},
+	} {
+		if got := forPeople(errors.New(tc.in)); got != tc.want {
+			t.Errorf("%q printed as %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	out := t.TempDir()
+	bad := filepath.Join(out, "pop.csv")
+	os.WriteFile(bad, []byte("h3,population\n89309820003ffff,-4\n"), 0o644)
+	code, _, stderr := walkshed(t, "analyze", "--stations", small("stations.csv"), "--population", bad, "--out", filepath.Join(out, "r"), "--quiet")
+	if code != 1 || stderr != "walkshed analyze: "+bad+":2: negative population -4\n" {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "--version", "-version"} {
+		if code, stdout, _ := walkshed(t, arg); code != 0 || stdout != "walkshed "+version+"\n" {
+			t.Errorf("walkshed %s: exit %d, %q", arg, code, stdout)
+		}
+	}
+}
+
+// Settings outside walking get a warning in words; the run goes on.
+func TestSettingWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--speed-kmh", "200"}, "warning: --speed-kmh 200 is outside walking speeds (2 to 7 km/h)"},
+		{[]string{"--speed-kmh", "1.2"}, "warning: --speed-kmh 1.2 is outside walking speeds (2 to 7 km/h); 1.2 m/s would be 4.32 km/h"},
+		{[]string{"--minutes", "1e9"}, "warning: --minutes 1e+09 is more than a 3-hour walk"},
+		{[]string{"--minutes", "900"}, "did you mean 15?"},
+		{nil, ""},
+	} {
+		args := append([]string{"analyze", "--stations", small("stations.csv"), "--population", small("population.csv"), "--format", "csv", "--quiet", "--out", t.TempDir()}, tc.args...)
+		code, _, stderr := walkshed(t, args...)
+		if code != 0 || (tc.want == "" && strings.Contains(stderr, "warning")) || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, stderr, tc.want)
+		}
 	}
 }

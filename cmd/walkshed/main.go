@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 )
 
@@ -53,6 +54,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args[0] = "version"
+	}
 	for _, c := range commands() {
 		if c.name == args[0] {
 			err := c.run(args[1:], stdout, stderr)
@@ -64,16 +68,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			var ue usageError
 			if errors.As(err, &ue) {
-				fmt.Fprintf(stderr, "walkshed %s: %v\n(run 'walkshed %s -h' for the flags)\n", c.name, err, c.name)
+				fmt.Fprintf(stderr, "walkshed %s: %s\n(run 'walkshed %s -h' for the flags)\n", c.name, forPeople(err), c.name)
 				return 2
 			}
-			fmt.Fprintf(stderr, "walkshed %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "walkshed %s: %s\n", c.name, forPeople(err))
 			return 1
 		}
 	}
 	fmt.Fprintf(stderr, "walkshed: unknown command %q\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// packagePrefix matches the package names the library starts its errors
+// with ("format: ", "walknet: "), at the start or after another message.
+var packagePrefix = regexp.MustCompile(`(^|: )(coverage|format|gpkg|geotiff|walknet|site|crs|synth): `)
+
+// forPeople is an error's message as the command prints it: on one line,
+// without the library's package names, which say nothing to a planner.
+func forPeople(err error) string {
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	for {
+		next := packagePrefix.ReplaceAllString(msg, "$1")
+		if next == msg {
+			return msg
+		}
+		msg = next
+	}
 }
 
 func usage(w io.Writer) {

@@ -211,8 +211,9 @@ func proposeFromCosts(ctx context.Context, sf *studyFlags, pf *proposeFlags, giv
 		b.Abort()
 		return err
 	}
-	fmt.Fprintf(stdout, "cost table %s: %s pairs read, %s within %g; %d demands (%d with no site in reach), %d sites\n",
-		pf.costs, fmtInt(float64(stats.Pairs)), fmtInt(float64(stats.PairsWithin)), pf.radius, stats.Demands, stats.Unreached, stats.Sites)
+	fmt.Fprintf(stdout, "cost table %s: %s read, %s within %g; %s (%s with no site in reach), %s\n",
+		pf.costs, nof(stats.Pairs, "pair", "pairs"), fmtInt(float64(stats.PairsWithin)), pf.radius, nof(stats.Demands, "demand", "demands"),
+		fmtInt(float64(stats.Unreached)), nof(stats.Sites, "site", "sites"))
 	printPlan(stdout, plan, stats.Sites, "weight")
 	fmt.Fprintf(stdout, "\nwrote %s\n", sf.out)
 	return nil
@@ -246,14 +247,15 @@ func proposalsLayer(plan *site.Plan) []gpkg.Proposal {
 // printPlan prints the plan, its bound and gap.
 func printPlan(w io.Writer, pl *site.Plan, candidates int, unit string) {
 	if pl.Mode == "add" {
-		fmt.Fprintf(w, "proposal    %d new sites (asked for %d) from %s useful candidates of %s\n", len(pl.Sites), pl.K, fmtInt(float64(pl.Candidates)), fmtInt(float64(candidates)))
+		fmt.Fprintf(w, "proposal    %s (asked for %s) from %s of %s\n", nof(len(pl.Sites), "new site", "new sites"), fmtInt(float64(pl.K)),
+			nof(pl.Candidates, "useful candidate", "useful candidates"), fmtInt(float64(candidates)))
 	} else {
-		fmt.Fprintf(w, "proposal    %d new sites to reach %.1f%% covered (at least %d needed)\n", len(pl.Sites), 100*pl.Target, pl.MinSites)
+		fmt.Fprintf(w, "proposal    %s to reach %.1f%% covered (at least %s needed)\n", nof(len(pl.Sites), "new site", "new sites"), 100*pl.Target, fmtInt(float64(pl.MinSites)))
 	}
 	fmt.Fprintf(w, "covered     %s → %s %s (%.1f%% → %.1f%%)\n", fmtInt(pl.Base), fmtInt(pl.Covered), unit, 100*ratioOf(pl.Base, pl.Total), 100*pl.Share)
 	if !math.IsNaN(pl.UpperBound) {
-		fmt.Fprintf(w, "certified   the plan newly covers %s; no plan of %d sites can newly cover more than %s (gap %.2f%%)\n",
-			fmtInt(pl.Objective), len(pl.Sites), fmtInt(pl.UpperBound), 100*pl.Gap)
+		fmt.Fprintf(w, "certified   the plan newly covers %s; no plan of %s can newly cover more than %s (gap %.2f%%)\n",
+			fmtInt(pl.Objective), nof(len(pl.Sites), "site", "sites"), fmtInt(pl.UpperBound), 100*pl.Gap)
 	}
 	for _, s := range pl.Sites[:min(10, len(pl.Sites))] {
 		where := s.ID
@@ -266,7 +268,7 @@ func printPlan(w io.Writer, pl *site.Plan, candidates int, unit string) {
 		fmt.Fprintf(w, "  #%-3d %-30s +%s %s, %.1f%% covered\n", s.Rank, where, fmtInt(s.Added), unit, 100*s.Share)
 	}
 	if len(pl.Sites) > 10 {
-		fmt.Fprintf(w, "  … %d more in sites.csv\n", len(pl.Sites)-10)
+		fmt.Fprintf(w, "  … %s more in sites.csv\n", fmtInt(float64(len(pl.Sites)-10)))
 	}
 	for _, s := range pl.Status {
 		fmt.Fprintf(w, "note: %s\n", strings.TrimSpace(s))

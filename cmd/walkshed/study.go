@@ -86,6 +86,26 @@ func (s *studyFlags) settings() (coverage.Settings, error) {
 	return set, nil
 }
 
+// Walking speeds and thresholds that planners use: a speed outside them is
+// more likely a slip (metres per second, a cycling speed) than a choice.
+const (
+	slowestWalkKmh = 2.0   // a frail pedestrian
+	fastestWalkKmh = 7.0   // a brisk walk; beyond it people run or ride
+	longestWalkMin = 180.0 // three hours: beyond it no one walks to a service
+)
+
+// settingWarnings says which settings look like slips, one line each.
+func settingWarnings(set coverage.Settings) []string {
+	var w []string
+	if v := float64(set.SpeedKmh); v > fastestWalkKmh || v < slowestWalkKmh {
+		w = append(w, fmt.Sprintf("--speed-kmh %g is outside walking speeds (%g to %g km/h); %g m/s would be %g km/h", v, slowestWalkKmh, fastestWalkKmh, v, v*3.6))
+	}
+	if m := float64(set.Minutes); m > longestWalkMin {
+		w = append(w, fmt.Sprintf("--minutes %g is more than a %g-hour walk (%s m at %g km/h); did you mean %g?", m, longestWalkMin/60, fmtInt(float64(set.Radius())), float64(set.SpeedKmh), m/60))
+	}
+	return w
+}
+
 // loaded is a study read from files, with its reach model.
 type loaded struct {
 	study coverage.Study
@@ -116,6 +136,9 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 	// The output folder must take the outputs before anything is computed.
 	if err := checkOut("--out", s.out); err != nil {
 		return nil, err
+	}
+	for _, w := range settingWarnings(set) {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	log := s.logger(stderr)
 	t0 := time.Now()

@@ -77,7 +77,8 @@ func runSynth(args []string, stdout, stderr io.Writer) error {
 	if err := b.Commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s and %s: %d stations, %d people on %d H3 res-%d cells\n",
-		filepath.Join(out, "stations.csv"), filepath.Join(out, "population.csv"), len(st.Stations), cfg.Population, len(st.Cells), cfg.Res)
+	fmt.Fprintf(stdout, "wrote %s and %s: %s, %s on %s of H3 resolution %d\n",
+		filepath.Join(out, "stations.csv"), filepath.Join(out, "population.csv"), nof(len(st.Stations), "station", "stations"),
+		nof(cfg.Population, "person", "people"), nof(len(st.Cells), "cell", "cells"), cfg.Res)
 	return nil
 }

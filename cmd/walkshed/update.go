@@ -238,19 +238,20 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 	}
 
 	after := res.Totals()
-	fmt.Fprintf(stdout, "applied %d events in %s (%d opened, %d closed)\n", len(evs), took.Round(time.Millisecond), count(evs, coverage.Open), count(evs, coverage.Close))
-	fmt.Fprintf(stdout, "covered %s → %s people (%.1f%% → %.1f%%), %s stations\n",
-		fmtInt(before.CoveredPopulation), fmtInt(after.CoveredPopulation), 100*before.Share(), 100*after.Share(), fmtInt(float64(len(res.Stations))))
+	fmt.Fprintf(stdout, "applied %s in %s (%s opened, %s closed)\n", nof(len(evs), "event", "events"), took.Round(time.Millisecond),
+		fmtInt(float64(count(evs, coverage.Open))), fmtInt(float64(count(evs, coverage.Close))))
+	fmt.Fprintf(stdout, "covered %s → %s (%.1f%% → %.1f%%), %s\n",
+		fmtInt(before.CoveredPopulation), nof(after.CoveredPopulation, "person", "people"), 100*before.Share(), 100*after.Share(), nof(len(res.Stations), "station", "stations"))
 	for _, ch := range changes {
-		fmt.Fprintf(stdout, "  %s %-5s %-14s %+10s people (%d cells newly covered, %d no longer)\n",
-			ch.Event.Date.Format("2006-01-02"), ch.Event.Action, ch.Event.Station.ID, fmtSigned(ch.Gained-ch.Lost), len(ch.NewlyCovered), len(ch.NoLonger))
+		fmt.Fprintf(stdout, "  %s %-5s %-14s %+10s people (%s newly covered, %s no longer)\n",
+			ch.Event.Date.Format("2006-01-02"), ch.Event.Action, ch.Event.Station.ID, fmtSigned(ch.Gained-ch.Lost), nof(len(ch.NewlyCovered), "cell", "cells"), fmtInt(float64(len(ch.NoLonger))))
 	}
 	how := "in place"
 	if !inPlace {
 		how = "a copy of " + src
 	}
-	fmt.Fprintf(stdout, "\nwrote %s (%s: %s cells and %s stations changed, %s gaps rewritten)\n", filepath.Join(out, filepath.Base(src)), how,
-		fmtInt(float64(stats.CellRows)), fmtInt(float64(stats.StationsOpened+stats.StationsClosed+stats.StationCounts)), fmtInt(float64(stats.GapRows)))
+	fmt.Fprintf(stdout, "\nwrote %s (%s: %s and %s changed, %s rewritten)\n", filepath.Join(out, filepath.Base(src)), how,
+		nof(stats.CellRows, "cell", "cells"), nof(stats.StationsOpened+stats.StationsClosed+stats.StationCounts, "station", "stations"), nof(stats.GapRows, "gap", "gaps"))
 	return nil
 }
 
