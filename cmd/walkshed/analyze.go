@@ -199,9 +199,9 @@ func printSummary(w io.Writer, r *coverage.Result, ex format.Extras, crowShare f
 		fmt.Fprintln(w)
 	}
 	if ex.Stats != nil {
-		fmt.Fprintf(w, "network     %v nodes, %v edges, %v ways kept, %v fragments dropped; snap mean %.0f m, max %.0f m\n",
-			ex.Stats["nodes"], ex.Stats["edges"], ex.Stats["ways_kept"], ex.Stats["components_dropped"],
-			ex.Stats["mean_snap_m"], ex.Stats["max_snap_m"])
+		fmt.Fprintf(w, "network     %s, %s, %s kept, %s dropped; snap mean %.0f m, max %.0f m\n",
+			nofAny(ex.Stats["nodes"], "node", "nodes"), nofAny(ex.Stats["edges"], "edge", "edges"), nofAny(ex.Stats["ways_kept"], "way", "ways"),
+			nofAny(ex.Stats["components_dropped"], "fragment", "fragments"), ex.Stats["mean_snap_m"], ex.Stats["max_snap_m"])
 		if n, ok := ex.Stats["stations_unsnapped"].(int); ok && n > 0 {
 			verb := "are"
 			if n == 1 {
@@ -271,6 +271,21 @@ func nof[T int | int32 | int64 | float64](n T, one, many string) string {
 		return s + " " + one
 	}
 	return s + " " + many
+}
+
+// nofAny is nof for a statistic of unknown numeric type.
+func nofAny(v any, one, many string) string {
+	switch x := v.(type) {
+	case int:
+		return nof(x, one, many)
+	case int32:
+		return nof(x, one, many)
+	case int64:
+		return nof(x, one, many)
+	case float64:
+		return nof(x, one, many)
+	}
+	return fmt.Sprint(v) + " " + many
 }
 
 // fmtInt prints a rounded number with thousands separators.
