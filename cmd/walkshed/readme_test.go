@@ -15,9 +15,10 @@ import (
 
 // readmeBlock is a fenced block of README.md: its info string and lines.
 type readmeBlock struct {
-	lang  string
-	lines []string
-	line  int
+	lang    string
+	lines   []string
+	line    int
+	heading string // the section it stands in
 }
 
 func readmeBlocks(t *testing.T, path string) []readmeBlock {
@@ -31,12 +32,15 @@ func readmeBlocks(t *testing.T, path string) []readmeBlock {
 	var cur *readmeBlock
 	sc := bufio.NewScanner(f)
 	n := 0
+	heading := ""
 	for sc.Scan() {
 		n++
 		l := sc.Text()
 		switch {
+		case cur == nil && strings.HasPrefix(l, "#"):
+			heading = strings.TrimSpace(strings.TrimLeft(l, "#"))
 		case cur == nil && strings.HasPrefix(l, "```"):
-			cur = &readmeBlock{lang: strings.TrimSpace(strings.TrimPrefix(l, "```")), line: n}
+			cur = &readmeBlock{lang: strings.TrimSpace(strings.TrimPrefix(l, "```")), line: n, heading: heading}
 		case cur != nil && strings.TrimSpace(l) == "```":
 			blocks = append(blocks, *cur)
 			cur = nil
@@ -112,5 +116,27 @@ func TestREADMECommands(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(clone, f)); err != nil {
 			t.Errorf("the README's commands did not write %s", f)
 		}
+	}
+
+	// The first of "the two commands" works as written in a fresh clone,
+	// before anything is built.
+	first := ""
+	for _, b := range blocks {
+		if b.heading == "The two commands" && len(b.lines) > 0 {
+			first = strings.TrimSpace(strings.SplitN(b.lines[0], "#", 2)[0])
+			break
+		}
+	}
+	if !strings.HasPrefix(first, "go run ") {
+		t.Fatalf("the README's first command %q does not build what it runs", first)
+	}
+	fresh := filepath.Join(base, "fresh")
+	if out, err := exec.Command("git", "clone", "-q", root, fresh).CombinedOutput(); err != nil {
+		t.Fatalf("cannot clone %s: %v %s", root, err, out)
+	}
+	demo := exec.Command("bash", "-c", first)
+	demo.Dir = fresh
+	if out, err := demo.CombinedOutput(); err != nil || !strings.Contains(string(out), "demo done") {
+		t.Fatalf("%q in a fresh clone: %v\n%s", first, err, out)
 	}
 }
