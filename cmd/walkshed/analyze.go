@@ -34,15 +34,17 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx := context.Background()
 	bar := newProgress(stderr, sf.quiet)
+	bar.logTo(sf.verbose, stderr)
 	l, err := sf.load(ctx, stderr, bar)
 	if err != nil {
 		return err
 	}
+	end := bar.step("walking times and gaps")
 	res, err := coverage.Analyze(ctx, l.study, l.reach, sf.logger(stderr))
+	end()
 	if err != nil {
 		return err
 	}
-	bar.done()
 	ex := extrasOf(l.reach)
 	crowShare := math.NaN()
 	var offset *offsetHint
@@ -55,7 +57,10 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 		ex.Stats["stations_unsnapped"] = l.reach.(*walknet.Reach).UnsnappedStations()
 		ex.More = map[string]any{"crow_share_covered": crowShare}
 	}
-	if err := writeResult(sf.out, res, ex, formats, gpkg.WriteOptions{Run: l.run, CRS: sf.stations.datum}, sf.networkState(), nil, sf.manifest("analyze", args)); err != nil {
+	end = bar.step("writing the outputs")
+	err = writeResult(sf.out, res, ex, formats, gpkg.WriteOptions{Run: l.run, CRS: sf.stations.datum}, sf.networkState(), nil, sf.manifest("analyze", args))
+	end()
+	if err != nil {
 		return err
 	}
 	printSummary(stdout, res, ex, crowShare)

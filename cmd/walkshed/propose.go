@@ -99,6 +99,7 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx := context.Background()
 	bar := newProgress(stderr, sf.quiet)
+	bar.logTo(sf.verbose, stderr)
 	if pf.costs != "" {
 		return proposeFromCosts(ctx, &sf, &pf, given, args, stdout, bar)
 	}
@@ -110,7 +111,9 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	end := bar.step("walking times and gaps")
 	res, err := coverage.Analyze(ctx, l.study, l.reach, sf.logger(stderr))
+	end()
 	if err != nil {
 		return err
 	}
@@ -142,7 +145,9 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	if prob.NumSites() == 0 && pf.candidates != "" {
 		return fmt.Errorf("%s: no usable candidate: none of the %d points reaches an uncovered populated cell within %g minutes", pf.candidates, len(cands), sf.minutes)
 	}
+	end = bar.step("choosing sites")
 	plan, err := pf.solve(ctx, prob, bar)
+	end()
 	if err != nil {
 		return err
 	}
@@ -158,7 +163,10 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	m := sf.manifest("propose", args)
 	m.input("candidates", pf.candidates)
 	pf.describe(m)
-	if err := writeResult(sf.out, res, ex, formats, gopt, sf.networkState(), more, m); err != nil {
+	end = bar.step("writing the outputs")
+	err = writeResult(sf.out, res, ex, formats, gopt, sf.networkState(), more, m)
+	end()
+	if err != nil {
 		return err
 	}
 	printPlan(stdout, plan, len(cands), "people")

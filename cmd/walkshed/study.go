@@ -140,17 +140,21 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 	for _, w := range settingWarnings(set) {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
-	log := s.logger(stderr)
-	t0 := time.Now()
+	end := bar.step("reading stations")
 	stations, err := readStations(s.stations)
+	end()
 	if err != nil {
 		return nil, err
 	}
+	end = bar.step("reading population")
 	pop, err := readPopulation(s.pop, set.Res)
+	end()
 	if err != nil {
 		return nil, err
 	}
+	end = bar.step("aggregating into H3")
 	cells, err := coverage.Aggregate(pop, set.Res)
+	end()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.pop.path, err)
 	}
@@ -159,11 +163,13 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 	}
 	var areas []coverage.Area
 	if s.areas != "" {
-		if areas, err = readAreas(s.areas, s.areaName, s.areaPar, ""); err != nil {
+		end = bar.step("reading areas")
+		areas, err = readAreas(s.areas, s.areaName, s.areaPar, "")
+		end()
+		if err != nil {
 			return nil, err
 		}
 	}
-	log.Debug("inputs read", "stations", len(stations), "cells", len(cells), "took", time.Since(t0))
 	l := &loaded{study: coverage.Study{
 		Settings: set, Stations: stations, Cells: cells, InputPopulation: pop.Total(), Areas: areas,
 	}}
@@ -171,18 +177,19 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 		l.reach = coverage.NewCrow(cells, set.SpeedKmh)
 	} else {
 		opt := walknet.Options{MinComponent: s.minComponent, MaxSnap: coverage.Meters(s.maxSnap), Progress: bar.update}
-		t1 := time.Now()
+		end = bar.step("reading the streets")
 		g, err := walknet.Load(ctx, s.network, opt)
+		end()
 		if err != nil {
 			return nil, err
 		}
-		log.Debug("network built", "took", time.Since(t1))
 		bound := coverage.Minutes(s.boundFactor) * set.Minutes
+		end = bar.step("snapping to the streets")
 		r, err := walknet.NewReach(ctx, g, cells, set.SpeedKmh, bound, opt)
+		end()
 		if err != nil {
 			return nil, err
 		}
-		bar.done()
 		if err := checkOverlap(s.network, r, len(cells), coverage.StationPoints(stations), s.maxSnap); err != nil {
 			return nil, err
 		}

@@ -24,7 +24,7 @@ const resultFile = "walkshed.gpkg"
 func runUpdate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("update", stderr)
 	var from, file, events, out, formats, datum, network string
-	var quiet bool
+	var quiet, verbose bool
 	fs.StringVar(&from, "from", "", "a result folder `DIR` (analyze, propose or update output); its walkshed.gpkg is updated")
 	fs.StringVar(&file, "gpkg", "", "the result GeoPackage `FILE` to update, instead of --from")
 	fs.StringVar(&events, "events", "", "station events `FILE` (CSV: date,action,id,lon,lat[,name,tier])")
@@ -33,6 +33,7 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&datum, "crs", "", "coordinates of the events: wgs84, gcj02 or bd09 (default: as the analysis read its stations)")
 	fs.StringVar(&network, "network", "", "the OSM `FILE` the result was computed on, when it moved (its content must be the same)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bars")
+	fs.BoolVar(&verbose, "v", false, "log each step's time to stderr")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: walkshed update (--from DIR | --gpkg FILE) --events FILE [--out DIR]")
 		fs.PrintDefaults()
@@ -92,6 +93,8 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "note: %s lists events out of date order; they were applied in date order\n", events)
 	}
 
+	bar := newProgress(stderr, quiet)
+	bar.logTo(verbose, stderr)
 	b, err := format.NewBatch(out)
 	if err != nil {
 		return err
@@ -106,7 +109,9 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 			b.Abort()
 		}
 	}()
+	end := bar.step("reading the result")
 	o, err := openResult(b, src, from, inPlace, network)
+	end()
 	if err != nil {
 		return err
 	}
@@ -140,7 +145,6 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 	}
 
 	ctx := context.Background()
-	bar := newProgress(stderr, quiet)
 	var reach coverage.Reach
 	var run []gpkg.KeyValue
 	switch res.Mode {
@@ -156,16 +160,19 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 		}
 		m.input("network", path)
 		opt := walknet.Options{MinComponent: nf.MinComponent, MaxSnap: coverage.Meters(nf.MaxSnapM), Progress: bar.update}
+		end := bar.step("reading the streets")
 		g, err := walknet.Load(ctx, path, opt)
+		end()
 		if err != nil {
 			return err
 		}
+		end = bar.step("snapping to the streets")
 		r, err := walknet.NewReach(ctx, g, res.Cells, res.Settings.SpeedKmh, res.Bound, opt)
+		end()
 		if err != nil {
 			return err
 		}
 		reach = r
-		bar.done()
 	default:
 		return fmt.Errorf("%s: unknown reach mode %q in the stored result", where, res.Mode)
 	}
@@ -185,7 +192,9 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 	}
 	before := res.Totals()
 	t0 := time.Now()
+	end = bar.step("applying the events")
 	changes, err := coverage.Update(ctx, res, reach, evs)
+	end()
 	if err != nil {
 		return err
 	}
@@ -218,6 +227,7 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 	run = append(run,
 		gpkg.KeyValue{Key: "update_version", Value: version},
 		gpkg.KeyValue{Key: "update_events", Value: events})
+	end = bar.step("writing the result")
 	stats, err := st.Commit(changes, run)
 	st = nil
 	if err != nil {
@@ -228,7 +238,9 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 		also = append(also, filepath.Base(src)) // updated where it stands
 	}
 	m.set("crs", crsName)
-	if err := commitOutputs(b, m, also...); err != nil {
+	err = commitOutputs(b, m, also...)
+	end()
+	if err != nil {
 		return err
 	}
 	done = true
