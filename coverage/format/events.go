@@ -8,33 +8,53 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/crs"
 )
 
 // dateLayouts are the accepted event dates.
 var dateLayouts = []string{"2006-01-02", time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006/01/02"}
 
+// EventOptions say how to read an events file: Encoding, CRS, Near and
+// Warn work as in PointOptions.
+type EventOptions struct {
+	Encoding string
+	CRS      crs.Transform
+	Near     orb.Bound
+	Warn     func(Warning)
+}
+
 // ReadEvents reads station events from a CSV file with the columns
 // date,action,id,lon,lat and optional name,tier. action is open or close; a
 // close needs only the id. Events are returned in date order (stable, so
 // events of one date keep the file's order); sorted reports whether the file
-// was out of order.
+// was out of order. It is ReadEventsWith with no options.
 func ReadEvents(path string) (events []coverage.Event, sorted bool, err error) {
-	data, isJSON, err := loadInput(path)
+	return ReadEventsWith(path, EventOptions{})
+}
+
+// ReadEventsWith is ReadEvents with options. The file is unpacked and
+// decoded as in ReadStations; columns may have Chinese names (日期 date,
+// 操作 or 动作 action, and those of PointOptions); an opening at (0, 0) is
+// an error (a closing there reads as one without a position, which it
+// does not need).
+func ReadEventsWith(path string, opt EventOptions) (events []coverage.Event, sorted bool, err error) {
+	in, err := loadInput(path, opt.Encoding, opt.Warn)
 	if err != nil {
 		return nil, false, err
 	}
-	if isJSON {
+	path = in.path
+	if in.isJSON {
 		return nil, false, fileErr(path, "events must be a CSV file with columns date,action,id,lon,lat")
 	}
-	t, err := readCSVTable(path, data)
+	t, err := readCSVTable(in)
 	if err != nil {
 		return nil, false, err
 	}
-	dateCol, err := t.column("date", "", []string{"date"}, true)
+	dateCol, err := t.column("date", "", []string{"date", "日期"}, true)
 	if err != nil {
 		return nil, false, err
 	}
-	actCol, err := t.column("action", "", []string{"action"}, true)
+	actCol, err := t.column("action", "", []string{"action", "操作", "动作"}, true)
 	if err != nil {
 		return nil, false, err
 	}
@@ -58,9 +78,9 @@ func ReadEvents(path string) (events []coverage.Event, sorted bool, err error) {
 	if len(t.rows) == 0 {
 		return nil, false, fileErr(path, "no events after the header")
 	}
-	sw := newSwapSignal()
+	pl := newPlacer(opt.CRS, opt.Near)
 	if lonCol >= 0 {
-		sw = t.swapSignal(lonCol, latCol)
+		pl = *t.placer(lonCol, latCol, opt.CRS, opt.Near)
 	}
 	for i, row := range t.rows {
 		line := t.lines[i]
@@ -96,12 +116,18 @@ func ReadEvents(path string) (events []coverage.Event, sorted bool, err error) {
 			ev.Station.Tier = strings.TrimSpace(row[tierCol])
 		}
 		hasPos := lonCol >= 0 && (strings.TrimSpace(row[lonCol]) != "" || strings.TrimSpace(row[latCol]) != "")
+		if hasPos && ev.Action == coverage.Close {
+			// A closing needs no position; zeros there mean none.
+			x, err1 := t.number(row[lonCol], "")
+			y, err2 := t.number(row[latCol], "")
+			hasPos = !(err1 == nil && err2 == nil && x == 0 && y == 0)
+		}
 		if hasPos {
-			lon, lat, err := t.lonLat(i, lonCol, latCol, sw)
+			pos, err := t.lonLat(i, lonCol, latCol, &pl)
 			if err != nil {
 				return nil, false, err
 			}
-			ev.Station.Pos = orb.Point{lon, lat}
+			ev.Station.Pos = pos
 		} else if ev.Action == coverage.Open {
 			return nil, false, lineErr(path, line, "opening station %q needs lon and lat", ev.Station.ID)
 		}

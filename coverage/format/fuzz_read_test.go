@@ -1,8 +1,11 @@
 package format
 
 import (
+	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"encoding/csv"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
+	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 // The fuzz targets feed arbitrary bytes to the readers: each call must end
@@ -57,6 +62,8 @@ func fuzzInput(t *testing.T, dir, ext string, b []byte) string {
 
 // checkRejection: the error starts "format: PATH", fits on one line, and
 // when it names a line ("format: PATH:N: …"), N is a line of the input b.
+// A zip member is named "PATH/MEMBER"; the lines of a gzip or zip input are
+// those of its content, which b does not bound.
 func checkRejection(t *testing.T, path string, b []byte, err error) {
 	t.Helper()
 	msg := err.Error()
@@ -66,11 +73,29 @@ func checkRejection(t *testing.T, path string, b []byte, err error) {
 	if strings.ContainsAny(msg, "\n\r") {
 		t.Fatalf("error %q spans lines", msg)
 	}
-	if rest := msg[len("format: "+path):]; strings.HasPrefix(rest, ":") && !strings.HasPrefix(rest, ": ") {
-		if n := lineOf(msg, path); n < 1 || n > inputLines(b) {
-			t.Fatalf("error %q names line %d of a %d-line input", msg, n, inputLines(b))
+	if rest := msg[len("format: "+path):]; strings.HasPrefix(rest, ":") && !strings.HasPrefix(rest, ": ") && !packed(b) {
+		if n := lineOf(msg, path); n < 1 || n > maxLines(b) {
+			t.Fatalf("error %q names line %d of a %d-line input", msg, n, maxLines(b))
 		}
 	}
+}
+
+// packed: b is gzip or zip, which the readers unpack.
+func packed(b []byte) bool {
+	return bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || bytes.HasPrefix(b, []byte("PK\x03\x04")) || bytes.HasPrefix(b, []byte("PK\x05\x06"))
+}
+
+// maxLines bounds the lines of the text b holds in any encoding: line
+// feeds, or carriage returns in a file without line feeds (old Mac), and
+// no encoding the readers decode writes a 0x0A or 0x0D byte for anything
+// but a line break, bar UTF-16, where such bytes only add to the count.
+func maxLines(b []byte) int {
+	return 1 + max(bytes.Count(b, []byte("\n")), bytes.Count(b, []byte("\r")))
+}
+
+// plainText: b is UTF-8 text as it is, whose data lines bound the rows.
+func plainText(b []byte) bool {
+	return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 && !packed(b)
 }
 
 func validPos(p orb.Point) bool {
@@ -148,6 +173,7 @@ func FuzzReadStationsCSV(f *testing.F) {
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := fuzzInput(t, dir, ".csv", b)
+		checkWrapped(t, dir, b, func(p string, enc string) (any, error) { return ReadStations(p, PointOptions{Encoding: enc}) })
 		for _, opt := range []PointOptions{{}, {Where: "healthcare>0"}} {
 			st, err := ReadStations(path, opt)
 			if err != nil {
@@ -155,11 +181,11 @@ func FuzzReadStationsCSV(f *testing.F) {
 				continue
 			}
 			checkStations(t, st)
-			if isJSONInput(b) {
+			if isJSONInput(b) || !plainText(b) {
 				continue
 			}
-			if len(st) > inputLines(b)-1 {
-				t.Fatalf("%d stations from %d lines", len(st), inputLines(b))
+			if len(st) > maxLines(b)-1 {
+				t.Fatalf("%d stations from %d lines", len(st), maxLines(b))
 			}
 			rows := [][]string{{"id", "name", "tier", "lon", "lat"}}
 			for _, s := range st {
@@ -182,17 +208,20 @@ func FuzzReadPopulationCSV(f *testing.F) {
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := fuzzInput(t, dir, ".csv", b)
+		checkWrapped(t, dir, b, func(p string, enc string) (any, error) {
+			return ReadPopulation(p, PopulationOptions{Encoding: enc})
+		})
 		pop, err := ReadPopulation(path, PopulationOptions{})
 		if err != nil {
 			checkRejection(t, path, b, err)
 			return
 		}
 		checkPopulation(t, pop)
-		if isJSONInput(b) {
+		if isJSONInput(b) || !plainText(b) {
 			return
 		}
-		if n := len(pop.Points) + len(pop.Cells); n > inputLines(b)-1 || len(pop.Polygons) > 0 {
-			t.Fatalf("%d rows and %d polygons from %d lines", n, len(pop.Polygons), inputLines(b))
+		if n := len(pop.Points) + len(pop.Cells); n > maxLines(b)-1 || len(pop.Polygons) > 0 {
+			t.Fatalf("%d rows and %d polygons from %d lines", n, len(pop.Polygons), maxLines(b))
 		}
 		rows := [][]string{{"lon", "lat", "population"}}
 		for _, p := range pop.Points {
@@ -234,6 +263,7 @@ func FuzzReadGeoJSON(f *testing.F) {
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := fuzzInput(t, dir, ".geojson", b)
+		checkWrapped(t, dir, b, func(p string, enc string) (any, error) { return ReadAreas(p, AreaOptions{Encoding: enc}) })
 		if st, err := ReadStations(path, PointOptions{}); err != nil {
 			checkRejection(t, path, b, err)
 		} else {
@@ -252,6 +282,132 @@ func FuzzReadGeoJSON(f *testing.F) {
 					t.Fatal("area without a name")
 				}
 				checkMultiPolygon(t, a.Geom)
+			}
+		}
+	})
+}
+
+// checkWrapped reads b as it is, gzipped, zipped, and (when b is UTF-8)
+// encoded in GB18030 and read with that encoding named: each must give
+// what b gives, the same value or the same error (bar the name of the zip
+// member). GB18030 detected without the name must give the same too, or
+// refuse with a message naming --encoding, or the encoded bytes happen to
+// be valid UTF-8 themselves.
+func checkWrapped(t *testing.T, dir string, b []byte, read func(path, encoding string) (any, error)) {
+	t.Helper()
+	plain := fuzzInput(t, dir, ".csv", b)
+	want, wantErr := read(plain, "")
+	same := func(kind, path, member string, got any, err error) {
+		t.Helper()
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%s: error %v, plain %v", kind, err, wantErr)
+		}
+		if err != nil {
+			g := strings.Replace(err.Error(), path+member, "PATH", 1)
+			w := strings.Replace(wantErr.Error(), plain, "PATH", 1)
+			if g != w {
+				t.Fatalf("%s: error\n%q, plain\n%q", kind, g, w)
+			}
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: read %+v, plain %+v", kind, got, want)
+		}
+	}
+	if packed(b) {
+		return // b is an archive itself: wrapping it nests archives
+	}
+	gz := fuzzInput(t, dir, ".csv.gz", gzipBytes(t, b))
+	got, err := read(gz, "")
+	same("gzip", gz, "", got, err)
+	zp := fuzzInput(t, dir, ".zip", zipBytes(t, "in.csv", b))
+	got, err = read(zp, "")
+	same("zip", zp, "/in.csv", got, err)
+	if !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
+		return // not UTF-8, or read as UTF-16 for its zero bytes
+	}
+	enc, err := simplifiedchinese.GB18030.NewEncoder().Bytes(b)
+	if err != nil {
+		return
+	}
+	gb := fuzzInput(t, dir, ".csv", enc)
+	got, err = read(gb, "gb18030")
+	same("GB18030 named", gb, "", got, err)
+	got, err = read(gb, "")
+	if !bytes.Equal(enc, b) && !utf8.Valid(enc) && err != nil && strings.Contains(err.Error(), "--encoding") {
+		return
+	}
+	if !utf8.Valid(enc) || bytes.Equal(enc, b) {
+		same("GB18030 detected", gb, "", got, err)
+	}
+}
+
+func gzipBytes(t testing.TB, b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func zipBytes(t testing.TB, name string, b []byte) []byte {
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	f, err := w.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// FuzzLoadInput: any bytes, unpacked and decoded in each encoding the
+// readers know, give UTF-8 text under the file's name (or a member of it),
+// or one error naming the file; the encodings never panic on broken bytes.
+func FuzzLoadInput(f *testing.F) {
+	addSeeds(f, "", "")
+	for _, s := range []string{chineseCSV, "\ufeff" + chineseCSV, "sep=;\r\nid;lon;lat\r\na;1,5;2,5\r\n", "id,lon,lat\ra,1,1\r"} {
+		f.Add([]byte(s))
+		if b, err := simplifiedchinese.GB18030.NewEncoder().Bytes([]byte(s)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add(gzipBytes(f, []byte(chineseCSV)))
+	f.Add(zipBytes(f, "in.csv", []byte("sep=;\nid;lon;lat\na;1,5;2\n")))
+	f.Add(zipBytes(f, "__MACOSX/._in.csv", []byte("x")))
+	f.Add([]byte{0xff, 0xfe, 'i', 0, 'd', 0, '\n', 0})
+	f.Add([]byte("S\xe3o Paulo,\xe7\xe3o\n"))
+	f.Add([]byte("\x84\x31\xa4\x37\x81\x30\x81\x30\xfe\x39\xfe\x39\x80"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := fuzzInput(t, dir, ".txt", b)
+		for _, enc := range []string{"", "utf-8", "gbk", "utf-16", "latin1"} {
+			in, err := loadInput(path, enc, nil)
+			if err != nil {
+				checkRejection(t, path, b, err)
+				var ie *InputError
+				if strings.HasPrefix(err.Error(), "format: "+path+":") && !errors.As(err, &ie) {
+					t.Fatalf("error %v names a line without an InputError", err)
+				}
+				continue
+			}
+			if !utf8.Valid(in.data) {
+				t.Fatalf("encoding %q: %q is not UTF-8", enc, in.data)
+			}
+			if in.path != path && !strings.HasPrefix(in.path, path+"/") {
+				t.Fatalf("input named %q, file %q", in.path, path)
+			}
+			if bytes.IndexByte(in.data, '\r') >= 0 && bytes.IndexByte(in.data, '\n') < 0 {
+				t.Fatalf("CR-only lines left in %q", in.data)
 			}
 		}
 	})

@@ -3,15 +3,22 @@ package format
 import (
 	"strings"
 
+	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/crs"
 )
 
 // AreaOptions name the GeoJSON properties holding an area's name and its
 // parent's name; "" means detect: the name under name, subdistrict or
-// district, the parent under parent or district (never the name's own
-// property), matched case-insensitively.
+// district (or 名称, 街道), the parent under parent or district (or 上级, 区;
+// never the name's own property), matched case-insensitively.
+//
+// Encoding, CRS and Warn work as in PointOptions.
 type AreaOptions struct {
 	NameCol, ParentCol string
+	Encoding           string
+	CRS                crs.Transform
+	Warn               func(Warning)
 }
 
 // ReadAreas reads areas from GeoJSON Polygon and MultiPolygon features,
@@ -19,14 +26,15 @@ type AreaOptions struct {
 // Rings must be closed and have at least 4 positions: an unclosed ring is an
 // error rather than closed silently, since it usually means a broken export.
 func ReadAreas(path string, opt AreaOptions) ([]coverage.Area, error) {
-	data, isJSON, err := loadInput(path)
+	in, err := loadInput(path, opt.Encoding, opt.Warn)
 	if err != nil {
 		return nil, err
 	}
-	if !isJSON {
+	path = in.path
+	if !in.isJSON {
 		return nil, fileErr(path, "areas must be GeoJSON (a FeatureCollection of Polygons or MultiPolygons); this file does not start with '{'")
 	}
-	fs, err := readGeoJSON(path, data)
+	fs, tr, err := readGeoJSON(path, in.data, opt.CRS)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +49,7 @@ func ReadAreas(path string, opt AreaOptions) ([]coverage.Area, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := geomChecker{sw: swapSignalOf(fs)}
+	g := placerOf(fs, tr, orb.Bound{})
 	out := make([]coverage.Area, 0, len(fs))
 	for i := range fs {
 		f := &fs[i]

@@ -1,10 +1,8 @@
 package format
 
 import (
-	"bytes"
 	"fmt"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,46 +13,85 @@ import (
 // detection and the Where filter.
 
 // Accepted column (CSV) or property (GeoJSON) names, matched
-// case-insensitively, in order of preference.
+// case-insensitively, in order of preference; Chinese exports name them in
+// Chinese (编号 number, 名称 name, 经度/纬度 longitude/latitude, 人口
+// population, 层级 tier).
 var (
-	lonNames    = []string{"lon", "lng", "long", "longitude", "x"}
-	latNames    = []string{"lat", "latitude", "y"}
-	idNames     = []string{"id"}
-	nameNames   = []string{"name", "stop_name", "stopname"}
-	tierNames   = []string{"tier"}
-	popNames    = []string{"population", "pop", "pop_total", "total", "count", "value"}
+	lonNames    = []string{"lon", "lng", "long", "longitude", "x", "经度"}
+	latNames    = []string{"lat", "latitude", "y", "纬度"}
+	idNames     = []string{"id", "编号", "序号"}
+	nameNames   = []string{"name", "stop_name", "stopname", "名称", "站点名称"}
+	tierNames   = []string{"tier", "层级", "级别"}
+	popNames    = []string{"population", "pop", "pop_total", "total", "count", "value", "人口", "常住人口"}
 	h3Names     = []string{"h3"}
-	areaNames   = []string{"name", "subdistrict", "district"}
-	parentNames = []string{"parent", "district"}
+	areaNames   = []string{"name", "subdistrict", "district", "名称", "街道"}
+	parentNames = []string{"parent", "district", "上级", "区"}
 )
 
-// loadInput reads a whole input file and tells whether it is GeoJSON: its
-// first byte that is not white space (after an optional UTF-8 byte order
-// mark) is '{'. Anything else is taken as CSV.
-func loadInput(path string) (data []byte, isJSON bool, err error) {
-	data, err = os.ReadFile(path)
-	if err != nil {
-		return nil, false, fmt.Errorf("format: %w", err)
+// InputError is every error the readers return about a file's content: it
+// names the file and, where it can, the line (CSV) or feature (GeoJSON).
+// Its message is "format: PATH:LINE: MSG", "format: PATH: feature N: MSG"
+// or "format: PATH: MSG"; a caller that prints its own prefix finds the
+// parts with errors.As.
+type InputError struct {
+	Path    string // the file; for a zip member "archive.zip/member.csv"
+	Line    int    // 1-based line of a CSV file, 0 when not about a line
+	Feature int    // 1-based feature of a GeoJSON file, 0 when not about one
+	Err     error  // what is wrong
+}
+
+func (e *InputError) Error() string {
+	switch {
+	case e.Line > 0:
+		return fmt.Sprintf("format: %s:%d: %v", e.Path, e.Line, e.Err)
+	case e.Feature > 0:
+		return fmt.Sprintf("format: %s: feature %d: %v", e.Path, e.Feature, e.Err)
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	t := bytes.TrimLeft(data, " \t\r\n")
-	if len(t) == 0 {
-		return nil, false, fileErr(path, "empty file")
+	return fmt.Sprintf("format: %s: %v", e.Path, e.Err)
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Warning is something odd in an input that does not stop reading it; the
+// readers hand each to the options' Warn function (and never print).
+type Warning struct {
+	Path    string // the file; for a zip member "archive.zip/member.csv"
+	Line    int    // 1-based line of a CSV file, 0 when not about a line
+	Feature int    // 1-based feature of a GeoJSON file, 0 when not about one
+	Msg     string
+}
+
+// String renders the warning as "PATH:LINE: MSG", "PATH: feature N: MSG"
+// or "PATH: MSG".
+func (w Warning) String() string {
+	switch {
+	case w.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", w.Path, w.Line, w.Msg)
+	case w.Feature > 0:
+		return fmt.Sprintf("%s: feature %d: %s", w.Path, w.Feature, w.Msg)
 	}
-	return data, t[0] == '{', nil
+	return fmt.Sprintf("%s: %s", w.Path, w.Msg)
+}
+
+// warnf hands a warning to warn, when there is one.
+func warnf(warn func(Warning), w Warning, format string, args ...any) {
+	if warn != nil {
+		w.Msg = fmt.Sprintf(format, args...)
+		warn(w)
+	}
 }
 
 func fileErr(path, format string, args ...any) error {
-	return fmt.Errorf("format: %s: "+format, append([]any{path}, args...)...)
+	return &InputError{Path: path, Err: fmt.Errorf(format, args...)}
 }
 
 func lineErr(path string, line int, format string, args ...any) error {
-	return fmt.Errorf("format: %s:%d: "+format, append([]any{path, line}, args...)...)
+	return &InputError{Path: path, Line: line, Err: fmt.Errorf(format, args...)}
 }
 
 // featureErr names a GeoJSON feature by its 1-based number in file order.
 func featureErr(path string, n int, format string, args ...any) error {
-	return fmt.Errorf("format: %s: feature %d: "+format, append([]any{path, n}, args...)...)
+	return &InputError{Path: path, Feature: n, Err: fmt.Errorf(format, args...)}
 }
 
 // parseNumber parses a finite decimal number, surrounding spaces allowed.
@@ -75,48 +112,6 @@ func parseNumber(s, what string) (float64, error) {
 		return 0, fmt.Errorf("%s %q is not a finite number", what, t)
 	}
 	return v, nil
-}
-
-// swapSignal tracks, over a whole file, whether latitude and longitude are
-// evidently swapped: every position would be valid with the two exchanged,
-// and at least half of them have a "latitude" beyond ±90. Only then is a
-// latitude beyond ±90 reported as a swap; a stray value in an otherwise sound
-// file is reported as what it is, and a file whose values are within range
-// both ways is taken as written (there is no guessing which way it is meant).
-type swapSignal struct {
-	seen, beyond int
-	allSwappable bool
-}
-
-func newSwapSignal() swapSignal { return swapSignal{allSwappable: true} }
-
-func (s *swapSignal) see(lon, lat float64) {
-	s.seen++
-	if math.Abs(lat) > 90 {
-		s.beyond++
-	}
-	if !(math.Abs(lon) <= 90 && math.Abs(lat) <= 180) {
-		s.allSwappable = false
-	}
-}
-
-func (s swapSignal) evident() bool {
-	return s.allSwappable && s.beyond > 0 && 2*s.beyond >= s.seen
-}
-
-// check returns what is wrong with a position, or "" when it is a valid
-// WGS-84 longitude and latitude.
-func (s swapSignal) check(lon, lat float64) string {
-	if math.Abs(lat) > 90 {
-		if s.evident() {
-			return fmt.Sprintf("latitude %v outside ±90 while longitude %v is within it: latitude and longitude look swapped", lat, lon)
-		}
-		return fmt.Sprintf("latitude %v outside ±90", lat)
-	}
-	if math.Abs(lon) > 180 {
-		return fmt.Sprintf("longitude %v outside ±180", lon)
-	}
-	return ""
 }
 
 // pickName returns the entry of have that matches explicit, or else the

@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/paulmach/orb"
+	"github.com/walkshed/walkshed/coverage/crs"
 )
 
 // csvTable is a CSV file read whole: the header, and each data row with the
@@ -20,18 +24,34 @@ type csvTable struct {
 	headerLine int
 	rows       [][]string
 	lines      []int
+	// decimalComma: the delimiter is not a comma, so a number may be
+	// written with a decimal comma ("121,4737"), as spreadsheets in many
+	// locales write them.
+	decimalComma bool
 }
 
-// readCSVTable parses data as CSV with a header row. The delimiter is a
-// comma, or a semicolon or tab when the first line has one of those and no
-// comma (spreadsheets in many locales write ';'). A large file without
-// quotes (where every line is a record) is parsed on every core.
-func readCSVTable(path string, data []byte) (*csvTable, error) {
-	comma := sniffDelimiter(data)
-	if len(data) >= parallelMinBytes && runtime.GOMAXPROCS(0) > 1 && bytes.IndexByte(data, '"') < 0 {
-		return readCSVTableParallel(path, data, comma)
+// readCSVTable parses an input as CSV with a header row. The delimiter is
+// the one an Excel "sep=" line names, else the one of comma, semicolon and
+// tab the header line has most of outside quotes (a comma on a tie;
+// spreadsheets in many locales write ';'). A large file without quotes
+// (where every line is a record) is parsed on every core.
+func readCSVTable(in *input) (*csvTable, error) {
+	comma := in.comma
+	if comma == 0 {
+		comma = sniffDelimiter(in.data)
 	}
-	return readCSVTableSequential(path, data, comma)
+	var t *csvTable
+	var err error
+	if len(in.data) >= parallelMinBytes && runtime.GOMAXPROCS(0) > 1 && bytes.IndexByte(in.data, '"') < 0 {
+		t, err = readCSVTableParallel(in.path, in.data, comma)
+	} else {
+		t, err = readCSVTableSequential(in.path, in.data, comma)
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.decimalComma = comma != ','
+	return t, nil
 }
 
 // readCSVTableSequential parses data on one goroutine, quotes and all.
@@ -177,20 +197,29 @@ func readCSVTableParallel(path string, data []byte, comma rune) (*csvTable, erro
 }
 
 func sniffDelimiter(data []byte) rune {
-	first := data
-	if i := bytes.IndexByte(data, '\n'); i >= 0 {
-		first = data[:i]
+	first := bytes.TrimLeft(data, "\r\n")
+	if i := bytes.IndexByte(first, '\n'); i >= 0 {
+		first = first[:i]
 	}
-	if bytes.IndexByte(first, ',') >= 0 {
-		return ','
+	var n [3]int // ',', ';', '\t' outside quotes
+	quoted := false
+	for _, c := range first {
+		switch c {
+		case '"':
+			quoted = !quoted
+		case ',', ';', '\t':
+			if !quoted {
+				n[strings.IndexByte(",;\t", c)]++
+			}
+		}
 	}
-	if bytes.IndexByte(first, ';') >= 0 {
-		return ';'
+	best := 0
+	for k := 1; k < 3; k++ {
+		if n[k] > n[best] {
+			best = k
+		}
 	}
-	if bytes.IndexByte(first, '\t') >= 0 {
-		return '\t'
-	}
-	return ','
+	return rune(",;\t"[best])
 }
 
 // column finds a column by the name given in an option (explicit) or by the
@@ -247,43 +276,81 @@ func (t *csvTable) keep(f *csvFilter, i int) (bool, error) {
 	if f == nil {
 		return true, nil
 	}
-	ok, err := f.w.match(t.rows[i][f.col])
+	v := t.rows[i][f.col]
+	if t.decimalComma {
+		v = fromDecimalComma(v)
+	}
+	ok, err := f.w.match(v)
 	if err != nil {
 		return false, lineErr(t.path, t.lines[i], "%w", err)
 	}
 	return ok, nil
 }
 
-// lonLat parses and checks row i's position.
-func (t *csvTable) lonLat(i, lonCol, latCol int, sw swapSignal) (lon, lat float64, err error) {
-	lon, err = parseNumber(t.rows[i][lonCol], "")
+// number parses a value of the table: with a delimiter other than a comma,
+// a decimal comma is read as a decimal point ("121,4737").
+func (t *csvTable) number(s, what string) (float64, error) {
+	if t.decimalComma {
+		s = fromDecimalComma(s)
+	}
+	return parseNumber(s, what)
+}
+
+// fromDecimalComma turns "121,4737" into "121.4737": a value with one
+// comma and no point that reads as a number so; anything else is left as
+// it is.
+func fromDecimalComma(s string) string {
+	i := strings.IndexByte(s, ',')
+	if i < 0 || strings.IndexByte(s[i+1:], ',') >= 0 || strings.IndexByte(s, '.') >= 0 {
+		return s
+	}
+	d := s[:i] + "." + s[i+1:]
+	if _, err := strconv.ParseFloat(strings.TrimSpace(d), 64); err != nil {
+		return s
+	}
+	return d
+}
+
+// xy parses row i's coordinate pair, with the message of a bad value.
+func (t *csvTable) xy(i, lonCol, latCol int) (x, y float64, err error) {
+	x, err = t.number(t.rows[i][lonCol], "")
 	if err != nil {
 		// The message is built only for a bad value: formatting it for
 		// every row costs a quarter of reading a large table.
-		_, err = parseNumber(t.rows[i][lonCol], fmt.Sprintf("longitude (column %q)", t.header[lonCol]))
+		_, err = t.number(t.rows[i][lonCol], fmt.Sprintf("longitude (column %q)", t.header[lonCol]))
 		return 0, 0, lineErr(t.path, t.lines[i], "%w", err)
 	}
-	lat, err = parseNumber(t.rows[i][latCol], "")
+	y, err = t.number(t.rows[i][latCol], "")
 	if err != nil {
-		_, err = parseNumber(t.rows[i][latCol], fmt.Sprintf("latitude (column %q)", t.header[latCol]))
+		_, err = t.number(t.rows[i][latCol], fmt.Sprintf("latitude (column %q)", t.header[latCol]))
 		return 0, 0, lineErr(t.path, t.lines[i], "%w", err)
 	}
-	if msg := sw.check(lon, lat); msg != "" {
-		return 0, 0, lineErr(t.path, t.lines[i], "%s", msg)
-	}
-	return lon, lat, nil
+	return x, y, nil
 }
 
-// swapSignal scans every row whose position parses, so that a swap is
-// reported only when the whole file reads as swapped.
-func (t *csvTable) swapSignal(lonCol, latCol int) swapSignal {
-	sw := newSwapSignal()
+// lonLat parses, converts and checks row i's position as a point.
+func (t *csvTable) lonLat(i, lonCol, latCol int, pl *placer) (orb.Point, error) {
+	x, y, err := t.xy(i, lonCol, latCol)
+	if err != nil {
+		return orb.Point{}, err
+	}
+	p, err := pl.point(x, y)
+	if err != nil {
+		return orb.Point{}, lineErr(t.path, t.lines[i], "%w", err)
+	}
+	return p, nil
+}
+
+// placer sees every row whose position parses, so that its messages speak
+// of the whole file (a swap, metres) and a CRS is applied where given.
+func (t *csvTable) placer(lonCol, latCol int, tr crs.Transform, near orb.Bound) *placer {
+	pl := newPlacer(tr, near)
 	for _, row := range t.rows {
-		lon, err1 := parseNumber(row[lonCol], "")
-		lat, err2 := parseNumber(row[latCol], "")
+		x, err1 := t.number(row[lonCol], "")
+		y, err2 := t.number(row[latCol], "")
 		if err1 == nil && err2 == nil {
-			sw.see(lon, lat)
+			pl.see(x, y)
 		}
 	}
-	return sw
+	return &pl
 }

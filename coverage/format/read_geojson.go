@@ -10,12 +10,14 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
+	"github.com/walkshed/walkshed/coverage/crs"
 )
 
 // GeoJSON is decoded with encoding/json into the few shapes walkshed reads
-// (Point, Polygon, MultiPolygon), rather than through orb/geojson, because
-// every position must be checked: orb decodes [5] as the point (5, 0) and a
-// null coordinate as 0, and neither may pass silently.
+// (Point, MultiPoint, Polygon, MultiPolygon), rather than through
+// orb/geojson, because every position must be checked: orb decodes [5] as
+// the point (5, 0) and a null coordinate as 0, and neither may pass
+// silently.
 
 // gjFeature is one feature of a GeoJSON file, numbered from 1 in file order.
 type gjFeature struct {
@@ -29,47 +31,49 @@ type gjFeature struct {
 
 // readGeoJSON splits a FeatureCollection (or a single Feature) into its
 // features. It checks the structure of each feature but decodes geometries
-// only on demand, so features a Where filter skips are never judged.
-func readGeoJSON(path string, data []byte) ([]gjFeature, error) {
+// only on demand, so features a Where filter skips are never judged. It
+// returns the CRS of the positions (see fileCRS): nil for degrees.
+func readGeoJSON(path string, data []byte, given crs.Transform) ([]gjFeature, crs.Transform, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, jsonErr(path, data, err)
+		return nil, nil, jsonErr(path, data, err)
 	}
 	var typ string
 	if err := json.Unmarshal(top["type"], &typ); err != nil || typ == "" {
-		return nil, fileErr(path, "not GeoJSON: no \"type\" naming a FeatureCollection or Feature")
+		return nil, nil, fileErr(path, "not GeoJSON: no \"type\" naming a FeatureCollection or Feature")
 	}
-	if err := checkCRS(path, top["crs"]); err != nil {
-		return nil, err
+	tr, err := fileCRS(path, top["crs"], given)
+	if err != nil {
+		return nil, nil, err
 	}
 	var raws []json.RawMessage
 	switch typ {
 	case "FeatureCollection":
 		f, ok := top["features"]
 		if !ok || string(f) == "null" {
-			return nil, fileErr(path, "FeatureCollection has no \"features\" array")
+			return nil, nil, fileErr(path, "FeatureCollection has no \"features\" array")
 		}
 		if err := json.Unmarshal(f, &raws); err != nil {
-			return nil, fileErr(path, "\"features\" is not an array of features")
+			return nil, nil, fileErr(path, "\"features\" is not an array of features")
 		}
 	case "Feature":
 		raws = []json.RawMessage{data}
 	default:
-		return nil, fileErr(path, "GeoJSON of type %q: want a FeatureCollection or a Feature", typ)
+		return nil, nil, fileErr(path, "GeoJSON of type %q: want a FeatureCollection or a Feature", typ)
 	}
 	if len(raws) == 0 {
-		return nil, fileErr(path, "FeatureCollection has no features")
+		return nil, nil, fileErr(path, "FeatureCollection has no features")
 	}
 	out := make([]gjFeature, len(raws))
 	for i, raw := range raws {
 		f, err := decodeFeature(raw)
 		if err != nil {
-			return nil, featureErr(path, i+1, "%w", err)
+			return nil, nil, featureErr(path, i+1, "%w", err)
 		}
 		f.num = i + 1
 		out[i] = f
 	}
-	return out, nil
+	return out, tr, nil
 }
 
 func decodeFeature(raw json.RawMessage) (gjFeature, error) {
@@ -170,28 +174,6 @@ func propNumber(v any, what string) (float64, error) {
 	return 0, fmt.Errorf("%s %s is not a number", what, propText(v))
 }
 
-// checkCRS rejects a legacy "crs" member naming anything but WGS-84
-// longitude/latitude (a projected file would otherwise fail position by
-// position, or worse, pass).
-func checkCRS(path string, raw json.RawMessage) error {
-	if raw == nil || string(raw) == "null" {
-		return nil
-	}
-	var crs struct {
-		Properties struct {
-			Name string `json:"name"`
-		} `json:"properties"`
-	}
-	if json.Unmarshal(raw, &crs) != nil {
-		return nil
-	}
-	n := strings.ToUpper(crs.Properties.Name)
-	if n == "" || strings.Contains(n, "CRS84") || strings.HasSuffix(n, ":4326") || strings.HasSuffix(n, "::4326") {
-		return nil
-	}
-	return fileErr(path, "crs %q is not WGS-84 longitude/latitude; convert the file to EPSG:4326 first", crs.Properties.Name)
-}
-
 // jsonErr reports a JSON syntax error at the line where it occurs.
 func jsonErr(path string, data []byte, err error) error {
 	var se *json.SyntaxError
@@ -222,18 +204,20 @@ func (c *coord) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// geomChecker turns decoded positions into orb values, checking each.
-type geomChecker struct{ sw swapSignal }
-
-func (g geomChecker) point(p []coord) (orb.Point, error) {
+// position converts and checks one decoded position (of a polygon ring).
+func (pl *placer) position(p []coord) (orb.Point, error) {
 	if len(p) < 2 {
 		return orb.Point{}, fmt.Errorf("position %v needs longitude and latitude, it has %d number(s)", floats(p), len(p))
 	}
-	lon, lat := float64(p[0]), float64(p[1])
-	if msg := g.sw.check(lon, lat); msg != "" {
-		return orb.Point{}, errors.New(msg)
+	return pl.place(float64(p[0]), float64(p[1]))
+}
+
+// pointAt converts and checks the position of a point feature.
+func (pl *placer) pointAt(p []coord) (orb.Point, error) {
+	if len(p) < 2 {
+		return orb.Point{}, fmt.Errorf("position %v needs longitude and latitude, it has %d number(s)", floats(p), len(p))
 	}
-	return orb.Point{lon, lat}, nil
+	return pl.point(float64(p[0]), float64(p[1]))
 }
 
 func floats(p []coord) []float64 {
@@ -244,7 +228,7 @@ func floats(p []coord) []float64 {
 	return out
 }
 
-func (g geomChecker) polygon(rings [][][]coord) (orb.Polygon, error) {
+func (pl *placer) polygon(rings [][][]coord) (orb.Polygon, error) {
 	if len(rings) == 0 {
 		return nil, errors.New("polygon has no rings")
 	}
@@ -255,7 +239,7 @@ func (g geomChecker) polygon(rings [][][]coord) (orb.Polygon, error) {
 		}
 		out := make(orb.Ring, len(ring))
 		for k, p := range ring {
-			pt, err := g.point(p)
+			pt, err := pl.position(p)
 			if err != nil {
 				return nil, fmt.Errorf("ring %d position %d: %w", r+1, k+1, err)
 			}
@@ -270,17 +254,37 @@ func (g geomChecker) polygon(rings [][][]coord) (orb.Polygon, error) {
 }
 
 // decodePoint decodes a Point feature's position.
-func (f *gjFeature) decodePoint(g geomChecker) (orb.Point, error) {
+func (f *gjFeature) decodePoint(g *placer) (orb.Point, error) {
 	var p []coord
 	if err := json.Unmarshal(f.coords, &p); err != nil {
 		//lint:ignore ST1005 the message starts with the GeoJSON type name, which is capitalised
 		return orb.Point{}, fmt.Errorf("Point coordinates: %w", coordErr(err))
 	}
-	return g.point(p)
+	return g.pointAt(p)
+}
+
+// decodeMultiPoint decodes a MultiPoint feature's positions.
+func (f *gjFeature) decodeMultiPoint(g *placer) ([]orb.Point, error) {
+	var ps [][]coord
+	if err := json.Unmarshal(f.coords, &ps); err != nil {
+		return nil, fmt.Errorf("MultiPoint coordinates: %w", coordErr(err))
+	}
+	if len(ps) == 0 {
+		return nil, errors.New("MultiPoint has no points")
+	}
+	out := make([]orb.Point, len(ps))
+	for k, p := range ps {
+		pt, err := g.pointAt(p)
+		if err != nil {
+			return nil, fmt.Errorf("point %d of the MultiPoint: %w", k+1, err)
+		}
+		out[k] = pt
+	}
+	return out, nil
 }
 
 // decodeAreal decodes a Polygon or MultiPolygon as a MultiPolygon.
-func (f *gjFeature) decodeAreal(g geomChecker) (orb.MultiPolygon, error) {
+func (f *gjFeature) decodeAreal(g *placer) (orb.MultiPolygon, error) {
 	switch f.geomType {
 	case "Polygon":
 		var rings [][][]coord
@@ -323,41 +327,51 @@ func coordErr(err error) error {
 	return err
 }
 
-// swapSignalOf scans the positions of features' geometries of the given
-// types, ignoring any that do not decode (they are reported later, in order).
-func swapSignalOf(fs []gjFeature) swapSignal {
-	sw := newSwapSignal()
+// placerOf sees the positions of the features' geometries, ignoring any
+// that do not decode (they are reported later, in order).
+func placerOf(fs []gjFeature, tr crs.Transform, near orb.Bound) *placer {
+	pl := newPlacer(tr, near)
+	see := func(p []coord) {
+		if len(p) >= 2 {
+			pl.see(float64(p[0]), float64(p[1]))
+		}
+	}
 	for i := range fs {
 		f := &fs[i]
 		switch f.geomType {
 		case "Point":
 			var p []coord
-			if json.Unmarshal(f.coords, &p) == nil && len(p) >= 2 {
-				sw.see(float64(p[0]), float64(p[1]))
+			if json.Unmarshal(f.coords, &p) == nil {
+				see(p)
+			}
+		case "MultiPoint":
+			var ps [][]coord
+			if json.Unmarshal(f.coords, &ps) == nil {
+				for _, p := range ps {
+					see(p)
+				}
 			}
 		case "Polygon":
 			var rings [][][]coord
 			if json.Unmarshal(f.coords, &rings) == nil {
-				seeRings(&sw, rings)
+				seeRings(see, rings)
 			}
 		case "MultiPolygon":
 			var polys [][][][]coord
 			if json.Unmarshal(f.coords, &polys) == nil {
 				for _, r := range polys {
-					seeRings(&sw, r)
+					seeRings(see, r)
 				}
 			}
 		}
 	}
-	return sw
+	return &pl
 }
 
-func seeRings(sw *swapSignal, rings [][][]coord) {
+func seeRings(see func([]coord), rings [][][]coord) {
 	for _, ring := range rings {
 		for _, p := range ring {
-			if len(p) >= 2 {
-				sw.see(float64(p[0]), float64(p[1]))
-			}
+			see(p)
 		}
 	}
 }

@@ -45,7 +45,7 @@ func TestParallelCSVEqualsSequential(t *testing.T) {
 		if len(data) < parallelMinBytes {
 			t.Fatalf("fixture of %d bytes does not take the parallel path", len(data))
 		}
-		got, err := readCSVTable("big.csv", data)
+		got, err := readCSVTable(&input{path: "big.csv", data: data})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,12 +85,12 @@ func TestParallelCSVFirstError(t *testing.T) {
 		early++
 	}
 	lines[late] += ",extra"
-	_, err := readCSVTable("big.csv", []byte(strings.Join(lines, "\n")))
+	_, err := readCSVTable(&input{path: "big.csv", data: []byte(strings.Join(lines, "\n"))})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("big.csv:%d: row has 4 fields, the header has 3", late+1)) {
 		t.Fatalf("error %v, want one naming line %d", err, late+1)
 	}
 	lines[early] += ",extra,more"
-	_, err = readCSVTable("big.csv", []byte(strings.Join(lines, "\n")))
+	_, err = readCSVTable(&input{path: "big.csv", data: []byte(strings.Join(lines, "\n"))})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("big.csv:%d: row has 5 fields", early+1)) {
 		t.Fatalf("error %v, want the first bad line %d", err, early+1)
 	}
@@ -119,7 +119,7 @@ func TestParallelPopulationRows(t *testing.T) {
 		fmt.Fprintf(&b, "%s,%v\n", c, p)
 	}
 	data := []byte(b.String())
-	pop, err := populationCSV("grid.csv", data, PopulationOptions{})
+	pop, err := populationCSV(&input{path: "grid.csv", data: data}, PopulationOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestParallelPopulationRows(t *testing.T) {
 	lines := strings.Split(b.String(), "\n")
 	lines[n-10] = strings.Replace(lines[n-10], ",", ",-3", 1)
 	lines[n/3] = "zz" + lines[n/3]
-	_, err = populationCSV("grid.csv", []byte(strings.Join(lines, "\n")), PopulationOptions{})
+	_, err = populationCSV(&input{path: "grid.csv", data: []byte(strings.Join(lines, "\n"))}, PopulationOptions{})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("grid.csv:%d: invalid H3 index", n/3+1)) {
 		t.Fatalf("error %v, want the invalid index at line %d", err, n/3+1)
 	}

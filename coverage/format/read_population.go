@@ -5,44 +5,56 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geo"
+	"github.com/uber/h3-go/v4"
 	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/crs"
 )
 
 // PopulationOptions name the columns (CSV) or property (GeoJSON) a
-// population file keeps its values in; "" means detect. The population is
-// found under population, pop, pop_total, total, count or value; H3 indexes
-// under h3 (or id, see ReadPopulation); positions as for PointOptions.
-// Where filters rows or features as in PointOptions.
+// population file keeps its values in, and how to read it; "" means
+// detect. The population is found under population, pop, pop_total, total,
+// count, value, 人口 or 常住人口; H3 indexes under h3 (or id, see
+// ReadPopulation); positions as for PointOptions. Where filters rows or
+// features, and Encoding, CRS, Near and Warn work, as in PointOptions.
 type PopulationOptions struct {
 	PopCol, H3Col, LonCol, LatCol string
 	Where                         string
+	Encoding                      string
+	CRS                           crs.Transform
+	Near                          orb.Bound
+	Warn                          func(Warning)
 }
 
-// ReadPopulation reads people from a CSV or GeoJSON file (sniffed as in
-// ReadStations).
+// ReadPopulation reads people from a CSV or GeoJSON file (sniffed, unpacked
+// and decoded as in ReadStations).
 //
 // CSV comes in two shapes. An H3 table has an H3Col, an "h3" column, or an
 // "id" column whose values are all valid H3 cell indexes (an id column is
 // also taken as H3 when there are no lon/lat columns); its rows become
 // PopCells, and lon/lat columns, if present, are ignored (naming LonCol or
 // LatCol makes the file a table of points instead). All indexes of a file
-// must share one resolution. Otherwise the rows are points with
-// lon/lat columns and become PopPoints.
+// must share one resolution; rows that repeat a cell are added to its first
+// row, with one warning. Otherwise the rows are points with lon/lat columns
+// and become PopPoints.
 //
 // GeoJSON Points become PopPoints, Polygons and MultiPolygons PopPolygons;
 // every feature needs a population property.
 //
-// Populations must be finite and not negative; rows with 0 are kept.
+// Populations must be finite and not negative; rows with 0 are kept, and
+// empty values (or null in GeoJSON) count as 0, with one warning. A cell
+// or polygon holding more people than any place on Earth does on its area
+// (see maxPeoplePerKm2) is an error; so are points at (0, 0).
 func ReadPopulation(path string, opt PopulationOptions) (coverage.Population, error) {
-	data, isJSON, err := loadInput(path)
+	in, err := loadInput(path, opt.Encoding, opt.Warn)
 	if err != nil {
 		return coverage.Population{}, err
 	}
 	var pop coverage.Population
-	if isJSON {
-		pop, err = populationGeoJSON(path, data, opt)
+	if in.isJSON {
+		pop, err = populationGeoJSON(in, opt)
 	} else {
-		pop, err = populationCSV(path, data, opt)
+		pop, err = populationCSV(in, opt)
 	}
 	if err != nil {
 		return coverage.Population{}, err // nothing half-read
@@ -50,9 +62,10 @@ func ReadPopulation(path string, opt PopulationOptions) (coverage.Population, er
 	return pop, nil
 }
 
-func populationCSV(path string, data []byte, opt PopulationOptions) (coverage.Population, error) {
+func populationCSV(in *input, opt PopulationOptions) (coverage.Population, error) {
 	var pop coverage.Population
-	t, err := readCSVTable(path, data)
+	path := in.path
+	t, err := readCSVTable(in)
 	if err != nil {
 		return pop, err
 	}
@@ -84,15 +97,17 @@ func populationCSV(path string, data []byte, opt PopulationOptions) (coverage.Po
 	if err != nil {
 		return pop, err
 	}
-	var sw swapSignal
+	var pl *placer
 	if h3Col < 0 {
-		sw = t.swapSignal(lonCol, latCol)
+		pl = t.placer(lonCol, latCol, opt.CRS, opt.Near)
 	}
 	// Rows are converted on every core into slots of their own (kept marks
-	// the rows that pass the filter); the first bad row in file order is
-	// reported, as a sequential reading would.
+	// the rows that pass the filter, blank those with an empty population);
+	// the first bad row in file order is reported, as a sequential reading
+	// would.
 	popWhat := fmt.Sprintf("population (column %q)", t.header[popCol])
 	kept := make([]bool, len(t.rows))
+	blank := make([]bool, len(t.rows))
 	var points []coverage.PopPoint
 	var cells []coverage.PopCell
 	if h3Col < 0 {
@@ -110,8 +125,10 @@ func populationCSV(path string, data []byte, opt PopulationOptions) (coverage.Po
 				continue
 			}
 			row, line := t.rows[i], t.lines[i]
-			n, err := parseNumber(row[popCol], popWhat)
-			if err != nil {
+			var n float64
+			if strings.TrimSpace(row[popCol]) == "" {
+				blank[i] = true
+			} else if n, err = t.number(row[popCol], popWhat); err != nil {
 				return lineErr(path, line, "%w", err)
 			}
 			if n < 0 {
@@ -120,17 +137,20 @@ func populationCSV(path string, data []byte, opt PopulationOptions) (coverage.Po
 			n += 0 // -0 reads as 0
 			kept[i] = true
 			if h3Col < 0 {
-				lon, lat, err := t.lonLat(i, lonCol, latCol, sw)
+				pos, err := t.lonLat(i, lonCol, latCol, pl)
 				if err != nil {
 					return err
 				}
-				points[i] = coverage.PopPoint{Pos: orb.Point{lon, lat}, Population: n}
+				points[i] = coverage.PopPoint{Pos: pos, Population: n}
 				continue
 			}
 			s := strings.TrimSpace(row[h3Col])
 			c, err := coverage.ParseCell(s)
 			if err != nil {
 				return lineErr(path, line, "invalid H3 index %q in column %q", s, t.header[h3Col])
+			}
+			if err := checkDensity(n, func() float64 { return h3.CellAreaKm2(c) }, "H3 cell "+s); err != nil {
+				return lineErr(path, line, "%w", err)
 			}
 			cells[i] = coverage.PopCell{H3: c, Population: n}
 		}
@@ -140,9 +160,21 @@ func populationCSV(path string, data []byte, opt PopulationOptions) (coverage.Po
 		return pop, err
 	}
 	res, resLine := -1, 0
+	var at map[h3.Cell]int // cell → index in pop.Cells and cellLine
+	var cellLine []int     // the line of each cell's first row
+	if h3Col >= 0 {
+		at, cellLine = make(map[h3.Cell]int, len(t.rows)), make([]int, 0, len(t.rows))
+	}
+	repeats, firstRepeat, firstRepeatOf := 0, 0, 0
+	blanks, firstBlank := 0, 0
 	for i, k := range kept {
 		if !k {
 			continue
+		}
+		if blank[i] {
+			if blanks++; blanks == 1 {
+				firstBlank = t.lines[i]
+			}
 		}
 		if h3Col < 0 {
 			pop.Points = append(pop.Points, points[i])
@@ -154,12 +186,39 @@ func populationCSV(path string, data []byte, opt PopulationOptions) (coverage.Po
 		} else if r != res {
 			return pop, lineErr(path, t.lines[i], "H3 index %s has resolution %d, but the file's cells have resolution %d (line %d): mixed resolutions", strings.TrimSpace(t.rows[i][h3Col]), r, res, resLine)
 		}
+		if j, dup := at[c]; dup {
+			if repeats++; repeats == 1 {
+				firstRepeat, firstRepeatOf = i, j
+			}
+			pop.Cells[j].Population += cells[i].Population
+			if err := checkDensity(pop.Cells[j].Population, func() float64 { return h3.CellAreaKm2(c) }, fmt.Sprintf("H3 cell %s summed over its rows from line %d", c, cellLine[j])); err != nil {
+				return pop, lineErr(path, t.lines[i], "%w", err)
+			}
+			continue
+		}
+		at[c] = len(pop.Cells)
+		cellLine = append(cellLine, t.lines[i])
 		pop.Cells = append(pop.Cells, cells[i])
 	}
 	if len(pop.Points) == 0 && len(pop.Cells) == 0 {
 		return pop, fileErr(path, "no row passes where %q: no population", opt.Where)
 	}
+	if repeats > 0 {
+		warnf(opt.Warn, Warning{Path: path, Line: t.lines[firstRepeat]}, "%d %s the H3 cell of an earlier row (the first, cell %s, also on line %d); their populations are added together",
+			repeats, plural(repeats, "row repeats", "rows repeat"), cells[firstRepeat].H3, cellLine[firstRepeatOf])
+	}
+	if blanks > 0 {
+		warnf(opt.Warn, Warning{Path: path, Line: firstBlank}, "%d %s an empty population (column %q), counted as 0 (the first on line %d)",
+			blanks, plural(blanks, "row has", "rows have"), t.header[popCol], firstBlank)
+	}
 	return pop, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // h3Column decides whether the table is an H3 table and returns its index
@@ -191,9 +250,10 @@ func (t *csvTable) h3Column(opt PopulationOptions) (int, error) {
 	return id, nil
 }
 
-func populationGeoJSON(path string, data []byte, opt PopulationOptions) (coverage.Population, error) {
+func populationGeoJSON(in *input, opt PopulationOptions) (coverage.Population, error) {
 	var pop coverage.Population
-	fs, err := readGeoJSON(path, data)
+	path := in.path
+	fs, tr, err := readGeoJSON(path, in.data, opt.CRS)
 	if err != nil {
 		return pop, err
 	}
@@ -208,7 +268,8 @@ func populationGeoJSON(path string, data []byte, opt PopulationOptions) (coverag
 	if err != nil {
 		return pop, err
 	}
-	g := geomChecker{sw: swapSignalOf(fs)}
+	g := placerOf(fs, tr, opt.Near)
+	blanks, firstBlank := 0, 0
 	for i := range fs {
 		f := &fs[i]
 		ok, err := filter.keep(path, f)
@@ -222,8 +283,12 @@ func populationGeoJSON(path string, data []byte, opt PopulationOptions) (coverag
 		if !present {
 			return pop, featureErr(path, f.num, "no population property %q", popKey)
 		}
-		n, err := propNumber(v, fmt.Sprintf("population (property %q)", popKey))
-		if err != nil {
+		var n float64
+		if s, isText := v.(string); v == nil || isText && strings.TrimSpace(s) == "" {
+			if blanks++; blanks == 1 {
+				firstBlank = f.num
+			}
+		} else if n, err = propNumber(v, fmt.Sprintf("population (property %q)", popKey)); err != nil {
 			return pop, featureErr(path, f.num, "%w", err)
 		}
 		if n < 0 {
@@ -242,6 +307,9 @@ func populationGeoJSON(path string, data []byte, opt PopulationOptions) (coverag
 			if err != nil {
 				return pop, featureErr(path, f.num, "%w", err)
 			}
+			if err := checkDensity(n, func() float64 { return geo.Area(mp) / 1e6 }, "the "+f.geomType); err != nil {
+				return pop, featureErr(path, f.num, "%w", err)
+			}
 			pop.Polygons = append(pop.Polygons, coverage.PopPolygon{Geom: mp, Population: n})
 		case "":
 			return pop, featureErr(path, f.num, "geometry is null, want a Point, Polygon or MultiPolygon")
@@ -251,6 +319,10 @@ func populationGeoJSON(path string, data []byte, opt PopulationOptions) (coverag
 	}
 	if len(pop.Points) == 0 && len(pop.Polygons) == 0 {
 		return pop, fileErr(path, "no feature passes where %q: no population", opt.Where)
+	}
+	if blanks > 0 {
+		warnf(opt.Warn, Warning{Path: path, Feature: firstBlank}, "%d %s an empty population (property %q), counted as 0 (the first is feature %d)",
+			blanks, plural(blanks, "feature has", "features have"), popKey, firstBlank)
 	}
 	return pop, nil
 }

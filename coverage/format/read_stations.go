@@ -6,12 +6,14 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/crs"
 )
 
 // PointOptions name the columns (CSV) or properties (GeoJSON) a point file
-// keeps its values in. An empty name means "detect": names are matched
-// case-insensitively against the usual ones (id; name, stop_name, stopname;
-// tier; lon, lng, long, longitude, x; lat, latitude, y).
+// keeps its values in, and how to read it. An empty name means "detect":
+// names are matched case-insensitively against the usual ones (id, 编号,
+// 序号; name, stop_name, stopname, 名称, 站点名称; tier, 层级, 级别; lon,
+// lng, long, longitude, x, 经度; lat, latitude, y, 纬度).
 type PointOptions struct {
 	IDCol, NameCol, TierCol, LonCol, LatCol string
 
@@ -21,32 +23,67 @@ type PointOptions struct {
 	// that are not numbers; = and != compare numerically when both sides are
 	// numbers, as text otherwise. Skipped rows are not validated.
 	Where string
+
+	// Encoding is the file's text encoding: "" to detect it (UTF-8 with or
+	// without a byte order mark, UTF-16 with one, else GB18030/GBK; see
+	// ReadStations), or "utf-8", "gb18030" (also "gbk", "gb2312"),
+	// "utf-16", "windows-1252" (also "latin1").
+	Encoding string
+
+	// CRS is the CRS of the file's coordinates when they are not WGS-84
+	// longitude/latitude, e.g. ParseCRS("EPSG:32651") for UTM zone 51N;
+	// nil for degrees. A GeoJSON file's own "crs" member is used without
+	// it; the two must agree when both are given.
+	CRS crs.Transform
+
+	// Near, when not zero, is where the points are expected (e.g. the
+	// population's extent, see PopulationExtent): when the coordinates look
+	// like metres, the message names the CRS that puts them there.
+	Near orb.Bound
+
+	// Warn receives what is odd but readable; nil drops it.
+	Warn func(Warning)
 }
 
 // ReadStations reads stations from a CSV file with a header row or from
-// GeoJSON Point features; a file whose first non-blank byte is '{' is
-// GeoJSON. Stations keep the file's order.
+// GeoJSON Point (and MultiPoint) features; a file whose first non-blank
+// byte is '{' is GeoJSON. Stations keep the file's order.
+//
+// Files may be gzipped, or be a zip archive holding one CSV or GeoJSON
+// file (messages then name "archive.zip/member"). Text that is not UTF-8
+// is read as GB18030 (GBK) when it forms valid GB18030 throughout and
+// reads as Chinese; otherwise, and for invalid bytes in a named Encoding,
+// the error names the line. Lines may end in CR LF, LF or CR alone; an
+// Excel "sep=;" first line names the delimiter; with a delimiter other than
+// a comma, numbers may have a decimal comma.
 //
 // Ids: CSV takes the id column; a file with no id column at all numbers its
 // stations by data row ("1" for the first row after the header, counting
 // rows a Where filter skips, so ids do not depend on the filter). GeoJSON
 // takes the feature's "id" member, else its id property, else the feature's
-// number ("1" for the first feature). Empty ids, and duplicate ids among
-// the stations kept, are errors.
+// number ("1" for the first feature); a MultiPoint of several points
+// becomes one station per point, with ids "ID#1", "ID#2", … (a MultiPoint
+// of one point keeps the plain id). Empty ids, and duplicate ids among the
+// stations kept, are errors.
+//
+// Positions: a position at (0, 0) is an error (a missing position written
+// as zeros); so are coordinates beyond ±180/±90, with the message saying
+// when the file looks swapped or in metres of a projected CRS (see CRS).
 // A file with no station left after filtering is an error.
 func ReadStations(path string, opt PointOptions) ([]coverage.Station, error) {
-	data, isJSON, err := loadInput(path)
+	in, err := loadInput(path, opt.Encoding, opt.Warn)
 	if err != nil {
 		return nil, err
 	}
-	if isJSON {
-		return stationsGeoJSON(path, data, opt)
+	if in.isJSON {
+		return stationsGeoJSON(in, opt)
 	}
-	return stationsCSV(path, data, opt)
+	return stationsCSV(in, opt)
 }
 
-func stationsCSV(path string, data []byte, opt PointOptions) ([]coverage.Station, error) {
-	t, err := readCSVTable(path, data)
+func stationsCSV(in *input, opt PointOptions) ([]coverage.Station, error) {
+	path := in.path
+	t, err := readCSVTable(in)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +114,7 @@ func stationsCSV(path string, data []byte, opt PointOptions) ([]coverage.Station
 	if err != nil {
 		return nil, err
 	}
-	sw := t.swapSignal(lonCol, latCol)
+	pl := t.placer(lonCol, latCol, opt.CRS, opt.Near)
 	var out []coverage.Station
 	firstLine := map[string]int{}
 	for i, row := range t.rows {
@@ -100,11 +137,11 @@ func stationsCSV(path string, data []byte, opt PointOptions) ([]coverage.Station
 			return nil, lineErr(path, line, "duplicate station id %q (also on line %d)", id, prev)
 		}
 		firstLine[id] = line
-		lon, lat, err := t.lonLat(i, lonCol, latCol, sw)
+		pos, err := t.lonLat(i, lonCol, latCol, pl)
 		if err != nil {
 			return nil, err
 		}
-		s := coverage.Station{ID: id, Pos: orb.Point{lon, lat}}
+		s := coverage.Station{ID: id, Pos: pos}
 		if nameCol >= 0 {
 			s.Name = strings.TrimSpace(row[nameCol])
 		}
@@ -119,8 +156,9 @@ func stationsCSV(path string, data []byte, opt PointOptions) ([]coverage.Station
 	return out, nil
 }
 
-func stationsGeoJSON(path string, data []byte, opt PointOptions) ([]coverage.Station, error) {
-	fs, err := readGeoJSON(path, data)
+func stationsGeoJSON(in *input, opt PointOptions) ([]coverage.Station, error) {
+	path := in.path
+	fs, tr, err := readGeoJSON(path, in.data, opt.CRS)
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +187,10 @@ func stationsGeoJSON(path string, data []byte, opt PointOptions) ([]coverage.Sta
 			useFeatureID = useFeatureID || f.hasID
 		}
 	}
-	g := geomChecker{sw: swapSignalOf(fs)}
+	g := placerOf(fs, tr, opt.Near)
 	var out []coverage.Station
 	first := map[string]int{}
+	split, splitInto, firstSplit := 0, 0, 0 // MultiPoints of several points
 	for i := range fs {
 		f := &fs[i]
 		ok, err := filter.keep(path, f)
@@ -176,30 +215,52 @@ func stationsGeoJSON(path string, data []byte, opt PointOptions) ([]coverage.Sta
 		default:
 			id = strconv.Itoa(f.num)
 		}
-		if prev, dup := first[id]; dup {
-			return nil, featureErr(path, f.num, "duplicate station id %q (also feature %d)", id, prev)
-		}
-		first[id] = f.num
+		var pts []orb.Point
 		switch f.geomType {
 		case "Point":
+			p, err := f.decodePoint(g)
+			if err != nil {
+				return nil, featureErr(path, f.num, "%w", err)
+			}
+			pts = []orb.Point{p}
+		case "MultiPoint":
+			if pts, err = f.decodeMultiPoint(g); err != nil {
+				return nil, featureErr(path, f.num, "%w", err)
+			}
 		case "":
 			return nil, featureErr(path, f.num, "geometry is null, want a Point")
 		default:
-			return nil, featureErr(path, f.num, "geometry is %s, want a Point", f.geomType)
+			return nil, featureErr(path, f.num, "geometry is %s, want a Point or MultiPoint", f.geomType)
 		}
-		p, err := f.decodePoint(g)
-		if err != nil {
-			return nil, featureErr(path, f.num, "%w", err)
+		if len(pts) > 1 {
+			if split++; split == 1 {
+				firstSplit = f.num
+			}
+			splitInto += len(pts)
 		}
-		out = append(out, coverage.Station{
-			ID:   id,
-			Name: strings.TrimSpace(f.prop(nameKey)),
-			Tier: strings.TrimSpace(f.prop(tierKey)),
-			Pos:  p,
-		})
+		for k, p := range pts {
+			pid := id
+			if len(pts) > 1 {
+				pid = id + "#" + strconv.Itoa(k+1)
+			}
+			if prev, dup := first[pid]; dup {
+				return nil, featureErr(path, f.num, "duplicate station id %q (also feature %d)", pid, prev)
+			}
+			first[pid] = f.num
+			out = append(out, coverage.Station{
+				ID:   pid,
+				Name: strings.TrimSpace(f.prop(nameKey)),
+				Tier: strings.TrimSpace(f.prop(tierKey)),
+				Pos:  p,
+			})
+		}
 	}
 	if len(out) == 0 {
 		return nil, fileErr(path, "no feature passes where %q: no stations", opt.Where)
+	}
+	if split > 0 {
+		warnf(opt.Warn, Warning{Path: path, Feature: firstSplit}, "%d MultiPoint %s of several points became %d stations, one per point, with ids ID#1, ID#2, … (the first is feature %d)",
+			split, plural(split, "feature", "features"), splitInto, firstSplit)
 	}
 	return out, nil
 }

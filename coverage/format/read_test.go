@@ -132,11 +132,11 @@ func TestReadStationsGeoJSON(t *testing.T) {
 	}
 
 	// A lone Feature, without ids: numbered from 1.
-	got, err = ReadStations(writeInput(t, "s.json", `  {"type":"Feature","properties":null,"geometry":{"type":"Point","coordinates":[0,0]}}`), PointOptions{})
+	got, err = ReadStations(writeInput(t, "s.json", `  {"type":"Feature","properties":null,"geometry":{"type":"Point","coordinates":[0,0.5]}}`), PointOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []coverage.Station{{ID: "1", Pos: orb.Point{0, 0}}}; !reflect.DeepEqual(got, want) {
+	if want := []coverage.Station{{ID: "1", Pos: orb.Point{0, 0.5}}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
@@ -373,7 +373,7 @@ var badCases = []badCase{
 		want: []string{`duplicate station id "a" (also on line 2)`}},
 	{name: "empty station id", reader: "stations", content: "id,lon,lat\na,1,1\n ,2,2\n", where: ":3:", want: []string{`empty station id (column "id")`}},
 	{name: "negative population", reader: "population", content: "lon,lat,pop\n1,1,4\n1,1,-5\n", where: ":3:", want: []string{"negative population -5"}},
-	{name: "empty population", reader: "population", content: "lon,lat,pop\n1,1,\n", where: ":2:", want: []string{`empty population (column "pop")`}},
+	{name: "population not a number", reader: "population", content: "lon,lat,pop\n1,1,\n1,1,n/a\n", where: ":3:", want: []string{`population (column "pop") "n/a" is not a number`}},
 	{name: "invalid H3 index", reader: "population", content: "h3,population\n8928308280fffff,10\nzzz,5\n", where: ":3:",
 		want: []string{`invalid H3 index "zzz" in column "h3"`}},
 	{name: "id without positions must be H3", reader: "population", content: "id,population\n8928308280fffff,10\n17,5\n", where: ":3:",
@@ -413,9 +413,9 @@ var badCases = []badCase{
 	{name: "feature of wrong type", reader: "stations", file: "s.geojson", content: pointFC(ptFeature(`{}`, `[1,1]`), `{"type":"Feat"}`), where: ": feature 2:",
 		want: []string{`type "Feat": want "Feature"`}},
 	{name: "feature not an object", reader: "stations", file: "s.geojson", content: pointFC(`7`), where: ": feature 1:", want: []string{"not a JSON object"}},
-	{name: "projected crs", reader: "population", file: "p.geojson",
-		content: `{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::32723"}},"features":[]}`,
-		want:    []string{`crs "urn:ogc:def:crs:EPSG::32723" is not WGS-84`}},
+	{name: "unsupported crs", reader: "population", file: "p.geojson",
+		content: `{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::2154"}},"features":[]}`,
+		want:    []string{`crs "urn:ogc:def:crs:EPSG::2154" cannot be converted`, "unsupported coordinate reference system", "convert the file to EPSG:4326 first"}},
 
 	// GeoJSON features.
 	{name: "null geometry", reader: "stations", file: "s.geojson",
