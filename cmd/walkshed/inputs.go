@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
 	"github.com/walkshed/walkshed/coverage/crs"
 	"github.com/walkshed/walkshed/coverage/format"
@@ -33,16 +34,54 @@ func resolveCRS(org string, code int, wkt string) (func(x, y float64) (float64, 
 	return t.ToWGS84, nil
 }
 
+// inputCRS is what --crs says about point inputs: a datum of Chinese map
+// services (wgs84, gcj02, bd09), converted after reading, or a projected
+// CRS such as EPSG:32651, through which x/y columns are read.
+type inputCRS struct {
+	name  string
+	datum crs.Datum
+	proj  crs.Transform // nil for a datum
+}
+
+// parseInputCRS reads a --crs value: a datum name, or any CRS the crs
+// package knows by code or WKT.
+func parseInputCRS(name string) (inputCRS, error) {
+	if name == "" {
+		name = "wgs84"
+	}
+	if d, err := crs.Parse(name); err == nil {
+		return inputCRS{name: d.String(), datum: d}, nil
+	}
+	t, err := format.ParseCRS(name)
+	if err != nil {
+		return inputCRS{}, fmt.Errorf("--crs %s: not wgs84, gcj02 or bd09, nor a CRS walkshed knows (EPSG:CODE, e.g. EPSG:32651 for UTM zone 51N): %w", name, err)
+	}
+	if t.Geographic() {
+		return inputCRS{name: "wgs84", datum: crs.WGS84}, nil
+	}
+	return inputCRS{name: name, datum: crs.WGS84, proj: t}, nil
+}
+
+// textOptions say how to read the text inputs (CSV, GeoJSON), whatever
+// their role: their encoding, the coordinate columns when named, the CRS of
+// point coordinates, and where warnings go.
+type textOptions struct {
+	encoding       string
+	lonCol, latCol string
+	crs            inputCRS
+	warn           func(format.Warning)
+}
+
 // pointInput names a point file and how to read it.
 type pointInput struct {
 	path           string
 	idCol, nameCol string
 	where          string
 	layer          string
-	datum          string // wgs84, gcj02, bd09
+	datum          string // --crs as given: wgs84, gcj02, bd09 or a CRS name
 }
 
-func readStations(in pointInput) ([]coverage.Station, error) {
+func readStations(in pointInput, txt textOptions, near orb.Bound) ([]coverage.Station, error) {
 	var st []coverage.Station
 	var err error
 	switch inputKind(in.path) {
@@ -51,16 +90,13 @@ func readStations(in pointInput) ([]coverage.Station, error) {
 	case "geotiff":
 		return nil, fmt.Errorf("%s: a raster cannot hold stations; give a CSV, GeoJSON or GeoPackage of points", in.path)
 	default:
-		st, err = format.ReadStations(in.path, format.PointOptions{IDCol: in.idCol, NameCol: in.nameCol, Where: in.where})
+		st, err = format.ReadStations(in.path, format.PointOptions{IDCol: in.idCol, NameCol: in.nameCol, Where: in.where,
+			LonCol: txt.lonCol, LatCol: txt.latCol, Encoding: txt.encoding, CRS: txt.crs.proj, Near: near, Warn: txt.warn})
 	}
 	if err != nil {
 		return nil, err
 	}
-	d, err := crs.Parse(in.datum)
-	if err != nil {
-		return nil, usageError{err.Error()}
-	}
-	if d != crs.WGS84 {
+	if d := txt.crs.datum; d != crs.WGS84 {
 		for i := range st {
 			st[i].Pos = d.ToWGS84(st[i].Pos)
 		}
@@ -73,7 +109,7 @@ type popInput struct {
 	path, popCol, where, layer string
 }
 
-func readPopulation(in popInput, res int) (coverage.Population, error) {
+func readPopulation(in popInput, res int, txt textOptions) (coverage.Population, error) {
 	switch inputKind(in.path) {
 	case "gpkg":
 		field := in.popCol
@@ -84,14 +120,24 @@ func readPopulation(in popInput, res int) (coverage.Population, error) {
 	case "geotiff":
 		return readRaster(in.path, res)
 	}
-	return format.ReadPopulation(in.path, format.PopulationOptions{PopCol: in.popCol, Where: in.where})
+	pop, err := format.ReadPopulation(in.path, format.PopulationOptions{PopCol: in.popCol, Where: in.where,
+		LonCol: txt.lonCol, LatCol: txt.latCol, Encoding: txt.encoding, CRS: txt.crs.proj, Warn: txt.warn})
+	if err != nil {
+		return pop, err
+	}
+	if d := txt.crs.datum; d != crs.WGS84 {
+		for i := range pop.Points {
+			pop.Points[i].Pos = d.ToWGS84(pop.Points[i].Pos)
+		}
+	}
+	return pop, nil
 }
 
-func readAreas(path, nameCol, parentCol, layer string) ([]coverage.Area, error) {
+func readAreas(path, nameCol, parentCol, layer string, txt textOptions) ([]coverage.Area, error) {
 	if inputKind(path) == "gpkg" {
 		return gpkg.ReadAreas(path, nameCol, parentCol, gpkg.ReadOptions{Layer: layer, Resolve: resolveCRS})
 	}
-	return format.ReadAreas(path, format.AreaOptions{NameCol: nameCol, ParentCol: parentCol})
+	return format.ReadAreas(path, format.AreaOptions{NameCol: nameCol, ParentCol: parentCol, Encoding: txt.encoding, CRS: txt.crs.proj, Warn: txt.warn})
 }
 
 // fileFacts records an input file's name and size for the run table.

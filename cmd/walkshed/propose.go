@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
 	"github.com/walkshed/walkshed/coverage/format"
 	"github.com/walkshed/walkshed/coverage/format/gpkg"
@@ -123,7 +124,11 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	}
 	var cands []site.Candidate
 	if pf.candidates != "" {
-		pts, err := readStations(pointInput{path: pf.candidates, where: pf.candWhere, datum: sf.stations.datum})
+		txt, err := sf.text(stderr)
+		if err != nil {
+			return err
+		}
+		pts, err := readStations(pointInput{path: pf.candidates, where: pf.candWhere, datum: sf.stations.datum}, txt, orb.Bound{})
 		if err != nil {
 			return err
 		}

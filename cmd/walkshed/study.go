@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"github.com/paulmach/orb"
-	"github.com/walkshed/walkshed/coverage/format"
 	"io"
 	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/walkshed/walkshed/coverage/format"
 
 	"github.com/walkshed/walkshed/coverage"
 	"github.com/walkshed/walkshed/coverage/format/gpkg"
@@ -34,6 +37,10 @@ type studyFlags struct {
 	minComponent int
 	boundFactor  float64
 
+	encoding       string
+	lonCol, latCol string
+	popCRS         string
+
 	out     string
 	formats string
 	quiet   bool
@@ -46,7 +53,11 @@ func (s *studyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.stations.nameCol, "name-col", "", "station name column (default: detect name)")
 	fs.StringVar(&s.stations.where, "stations-where", "", "keep only stations passing `COND`, e.g. healthcare>0")
 	fs.StringVar(&s.stations.layer, "stations-layer", "", "GeoPackage layer of the stations")
-	fs.StringVar(&s.stations.datum, "crs", "wgs84", "coordinates of point inputs: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu)")
+	fs.StringVar(&s.stations.datum, "crs", "wgs84", "coordinates of point inputs: wgs84, gcj02 (Amap, Tencent), bd09 (Baidu), or a projected CRS such as EPSG:32651 for x/y columns in metres")
+	fs.StringVar(&s.encoding, "encoding", "", "text encoding of CSV and GeoJSON inputs: utf-8, gb18030 (gbk), utf-16, windows-1252 (default: detect)")
+	fs.StringVar(&s.lonCol, "lon-col", "", "longitude (or x) column of the stations and candidates (default: detect lon/lng/longitude/x/经度)")
+	fs.StringVar(&s.latCol, "lat-col", "", "latitude (or y) column of the stations and candidates (default: detect lat/latitude/y/纬度)")
+	fs.StringVar(&s.popCRS, "population-crs", "wgs84", "coordinates of a population file of points: as --crs (GeoPackages, GeoTIFFs and GeoJSON with a crs member say theirs)")
 	fs.StringVar(&s.pop.path, "population", "", "population `FILE` (CSV points or H3 table, GeoJSON, GeoPackage, GeoTIFF)")
 	fs.StringVar(&s.pop.popCol, "pop-col", "", "population column (default: detect population/pop/total/count/value)")
 	fs.StringVar(&s.pop.where, "population-where", "", "keep only population rows passing `COND`")
@@ -62,7 +73,7 @@ func (s *studyFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.minComponent, "min-component", walknet.DefaultMinComponent, "network: drop street fragments with fewer nodes")
 	fs.Float64Var(&s.boundFactor, "bound", 4, "network: search up to this many times --minutes; farther cells get no time")
 	fs.StringVar(&s.out, "out", "", "output `DIR`")
-	fs.StringVar(&s.formats, "format", "csv,geojson,gpkg", "outputs to write: any of csv, geojson, gpkg")
+	fs.StringVar(&s.formats, "format", "csv,geojson,gpkg", "outputs to write: any of csv, geojson, gpkg, cells-geojson, all")
 	fs.BoolVar(&s.quiet, "quiet", false, "no progress bars")
 	fs.BoolVar(&s.verbose, "v", false, "log timings to stderr")
 }
@@ -140,17 +151,37 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 	for _, w := range settingWarnings(set) {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
-	end := bar.step("reading stations")
-	stations, err := readStations(s.stations)
+	txt, err := s.text(stderr)
+	if err != nil {
+		return nil, err
+	}
+	popTxt, err := s.popText(stderr)
+	if err != nil {
+		return nil, err
+	}
+	// The population first: its extent tells whether the stations' columns
+	// are swapped or their coordinates in another system.
+	end := bar.step("reading population")
+	pop, err := readPopulation(s.pop, set.Res, popTxt)
 	end()
 	if err != nil {
 		return nil, err
 	}
-	end = bar.step("reading population")
-	pop, err := readPopulation(s.pop, set.Res)
+	extent, haveExtent := format.PopulationExtent(pop)
+	end = bar.step("reading stations")
+	var near orb.Bound
+	if haveExtent {
+		near = extent
+	}
+	stations, err := readStations(s.stations, txt, near)
 	end()
 	if err != nil {
 		return nil, err
+	}
+	if haveExtent {
+		if err := format.CheckPlacement(stations, s.stations.path, extent, s.pop.path, txt.warn); err != nil {
+			return nil, err
+		}
 	}
 	end = bar.step("aggregating into H3")
 	cells, err := coverage.Aggregate(pop, set.Res)
@@ -164,7 +195,7 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 	var areas []coverage.Area
 	if s.areas != "" {
 		end = bar.step("reading areas")
-		areas, err = readAreas(s.areas, s.areaName, s.areaPar, "")
+		areas, err = readAreas(s.areas, s.areaName, s.areaPar, "", txt)
 		end()
 		if err != nil {
 			return nil, err
@@ -224,6 +255,30 @@ func (s *studyFlags) runFacts(set coverage.Settings) []gpkg.KeyValue {
 			gpkg.KeyValue{Key: "bound_minutes", Value: fmt.Sprint(s.boundFactor * s.minutes)})
 	}
 	return kv
+}
+
+// text is how the study's text inputs are read; warnings go to stderr.
+func (s *studyFlags) text(stderr io.Writer) (textOptions, error) {
+	c, err := parseInputCRS(s.stations.datum)
+	if err != nil {
+		return textOptions{}, usageError{err.Error()}
+	}
+	return textOptions{encoding: s.encoding, lonCol: s.lonCol, latCol: s.latCol, crs: c, warn: warnTo(stderr)}, nil
+}
+
+// popText is how the population file is read: its own CRS, columns
+// detected.
+func (s *studyFlags) popText(stderr io.Writer) (textOptions, error) {
+	c, err := parseInputCRS(s.popCRS)
+	if err != nil {
+		return textOptions{}, usageError{strings.Replace(err.Error(), "--crs", "--population-crs", 1)}
+	}
+	return textOptions{encoding: s.encoding, crs: c, warn: warnTo(stderr)}, nil
+}
+
+// warnTo prints the readers' warnings, one line each.
+func warnTo(stderr io.Writer) func(format.Warning) {
+	return func(w format.Warning) { fmt.Fprintf(stderr, "warning: %s\n", forPeople(errors.New(w.String()))) }
 }
 
 // manifest starts the manifest of a run on this study: its inputs and

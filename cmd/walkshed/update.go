@@ -23,14 +23,15 @@ const resultFile = "walkshed.gpkg"
 
 func runUpdate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("update", stderr)
-	var from, file, events, out, formats, datum, network string
+	var from, file, events, out, formats, datum, network, encoding string
 	var quiet, verbose bool
 	fs.StringVar(&from, "from", "", "a result folder `DIR` (analyze, propose or update output); its walkshed.gpkg is updated")
 	fs.StringVar(&file, "gpkg", "", "the result GeoPackage `FILE` to update, instead of --from")
 	fs.StringVar(&events, "events", "", "station events `FILE` (CSV: date,action,id,lon,lat[,name,tier])")
 	fs.StringVar(&out, "out", "", "write the updated result into `DIR` instead (default: update in place)")
 	fs.StringVar(&formats, "format", "gpkg", "outputs: walkshed.gpkg and summary.json always; add csv (cells, areas, timeline, changes) or geojson")
-	fs.StringVar(&datum, "crs", "", "coordinates of the events: wgs84, gcj02 or bd09 (default: as the analysis read its stations)")
+	fs.StringVar(&datum, "crs", "", "coordinates of the events: wgs84, gcj02, bd09 or a projected CRS such as EPSG:32651 (default: as the analysis read its stations)")
+	fs.StringVar(&encoding, "encoding", "", "text encoding of the events file (default: detect)")
 	fs.StringVar(&network, "network", "", "the OSM `FILE` the result was computed on, when it moved (its content must be the same)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bars")
 	fs.BoolVar(&verbose, "v", false, "log each step's time to stderr")
@@ -53,10 +54,9 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	var eventDatum crs.Datum
 	if datum != "" {
-		if eventDatum, err = crs.Parse(datum); err != nil {
-			return usageError{"--crs: " + err.Error()}
+		if _, err := parseInputCRS(datum); err != nil {
+			return usageError{err.Error()}
 		}
 	}
 	src := file
@@ -84,13 +84,6 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 			}
 			return fmt.Errorf("%s is not a walkshed result: no %s in it", from, resultFile)
 		}
-	}
-	evs, resorted, err := format.ReadEvents(events)
-	if err != nil {
-		return err
-	}
-	if resorted {
-		fmt.Fprintf(stderr, "note: %s lists events out of date order; they were applied in date order\n", events)
 	}
 
 	bar := newProgress(stderr, quiet)
@@ -123,16 +116,26 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 		res, crsName, nf, last, where = st.Result, st.CRS, st.Network, st.LastEvent, st.Path()
 	}
 
-	// Events are read in the datum the analysis read its stations in.
-	d := eventDatum
-	if datum == "" && crsName != "" {
-		if d, err = crs.Parse(crsName); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
+	// Events are read in the coordinates the analysis read its stations
+	// in, unless --crs says otherwise.
+	name := datum
+	if name == "" {
+		name = crsName
+	}
+	c, err := parseInputCRS(name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	evs, resorted, err := format.ReadEventsWith(events, format.EventOptions{Encoding: encoding, CRS: c.proj, Warn: warnTo(stderr)})
+	if err != nil {
+		return err
+	}
+	if resorted {
+		fmt.Fprintf(stderr, "note: %s lists events out of date order; they were applied in date order\n", events)
 	}
 	for i := range evs {
-		if p := evs[i].Station.Pos; p != (orb.Point{}) && d != crs.WGS84 {
-			evs[i].Station.Pos = d.ToWGS84(p)
+		if p := evs[i].Station.Pos; p != (orb.Point{}) && c.datum != crs.WGS84 {
+			evs[i].Station.Pos = c.datum.ToWGS84(p)
 		}
 	}
 	if !last.IsZero() {
