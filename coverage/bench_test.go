@@ -112,11 +112,14 @@ func benchUpdate(b *testing.B, random bool) {
 	var spent time.Duration
 	for i := 0; i < b.N; i++ {
 		// Update changes the result in place: start each round from a copy
-		// of the analysis (not timed).
+		// of the analysis, outside the timing, so that ns/op is the update's
+		// own time.
+		b.StopTimer()
 		r := *base
 		r.Access = slices.Clone(base.Access)
 		r.InReach = slices.Clone(base.InReach)
 		runtime.GC() // the copies' garbage is not the update's
+		b.StartTimer()
 		t := time.Now()
 		// A fresh model, as a separate update run would have: whatever index
 		// the update needs is built within the timing.
@@ -126,7 +129,6 @@ func benchUpdate(b *testing.B, random bool) {
 		spent += time.Since(t)
 	}
 	per := spent / time.Duration(b.N)
-	b.ReportMetric(float64(per.Nanoseconds()), "update-ns")
 	b.ReportMetric(float64(full)/float64(per), "x-faster-than-analyze")
 	b.ReportMetric(full.Seconds(), "analyze-s")
 }
