@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -36,42 +35,7 @@ func sqlDump(t *testing.T, path, q string) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatalf("%s: %s: %v", path, q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		for i, v := range vals {
-			if i > 0 {
-				b.WriteByte('|')
-			}
-			switch v := v.(type) {
-			case []byte:
-				fmt.Fprintf(&b, "%x", v)
-			case float64:
-				fmt.Fprintf(&b, "%v(%x)", v, math.Float64bits(v))
-			default:
-				fmt.Fprintf(&b, "%v", v)
-			}
-		}
-		out = append(out, b.String())
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testenv.Rows(t, db, q)
 }
 
 // layerQueries read the result layers of walkshed.gpkg in a form that a

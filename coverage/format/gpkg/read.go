@@ -150,19 +150,28 @@ type file struct {
 	ctx  context.Context
 }
 
-// open opens an existing GeoPackage read-only (SQLite would otherwise create
-// an empty database for a mistyped name).
-func open(path string) (*file, error) {
+// existing returns the absolute path of an existing file (SQLite would
+// otherwise create an empty database for a mistyped name).
+func existing(path string) (string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("gpkg: %w", err)
+		return "", fmt.Errorf("gpkg: %w", err)
 	}
 	if st.IsDir() {
-		return nil, fmt.Errorf("gpkg: %s is a directory", path)
+		return "", fmt.Errorf("gpkg: %s is a directory", path)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("gpkg: %s: %w", path, err)
+		return "", fmt.Errorf("gpkg: %s: %w", path, err)
+	}
+	return abs, nil
+}
+
+// open opens an existing GeoPackage read-only.
+func open(path string) (*file, error) {
+	abs, err := existing(path)
+	if err != nil {
+		return nil, err
 	}
 	u := url.URL{Scheme: "file", Path: abs, RawQuery: "mode=ro"}
 	db, err := sql.Open("sqlite", u.String())

@@ -131,16 +131,9 @@ func MigrateStore(path string, r *coverage.Result, opt WriteOptions) (*Store, er
 
 // openForUpdate opens path and begins the write transaction.
 func openForUpdate(path string) (*Store, error) {
-	st, err := os.Stat(path)
+	abs, err := existing(path)
 	if err != nil {
-		return nil, fmt.Errorf("gpkg: %w", err)
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("gpkg: %s is a directory", path)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("gpkg: %s: %w", path, err)
+		return nil, err
 	}
 	registerSpatialFunctions()
 	// A rollback journal with full syncs: after a crash at any moment the

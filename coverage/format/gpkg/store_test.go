@@ -19,6 +19,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/uber/h3-go/v4"
 	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/testenv"
 )
 
 // storeStudy is a small random straight-line study: the populated res-9
@@ -170,42 +171,7 @@ func TestStoreKeepsCellAreas(t *testing.T) {
 // comparisons between files.
 func sqlRows(t testing.TB, db *sql.DB, q string, args ...any) []string {
 	t.Helper()
-	rows, err := db.Query(q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		for i, v := range vals {
-			if i > 0 {
-				b.WriteByte('|')
-			}
-			switch v := v.(type) {
-			case []byte:
-				fmt.Fprintf(&b, "%x", v)
-			case float64:
-				fmt.Fprintf(&b, "%v(%x)", v, math.Float64bits(v))
-			default:
-				fmt.Fprintf(&b, "%v", v)
-			}
-		}
-		out = append(out, b.String())
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testenv.Rows(t, db, q, args...)
 }
 
 func sameRows(t testing.TB, what string, got, want []string) {
