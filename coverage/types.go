@@ -14,6 +14,10 @@ type Station struct {
 	Name string
 	Tier string
 	Pos  orb.Point
+	// Capacity is the supply the station offers (places, staff, floor
+	// area: one unit for all stations of a study); 0 when unknown. Loads
+	// need it; accessibility counts an unknown capacity as 1.
+	Capacity float64
 }
 
 // Cell is a demand cell: an H3 cell, its centre and the people living in it.
