@@ -2,13 +2,21 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/paulmach/orb"
 
 	"github.com/walkshed/walkshed/coverage"
 	"github.com/walkshed/walkshed/coverage/crs"
@@ -21,6 +29,8 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("analyze", stderr)
 	var sf studyFlags
 	sf.register(fs)
+	var tf tierFlags
+	tf.register(fs, &sf)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: walkshed analyze --stations FILE --population FILE [--areas FILE] [--network FILE.osm.pbf] --out DIR [flags]")
 		fs.PrintDefaults()
@@ -31,6 +41,11 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	formats, err := format.ParseFormats(sf.formats)
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	minutesSet := false
+	fs.Visit(func(f *flag.Flag) { minutesSet = minutesSet || f.Name == "minutes" })
+	if err := tf.parse(&sf, minutesSet); err != nil {
+		return err
 	}
 	ctx := context.Background()
 	bar := newProgress(stderr, sf.quiet)
@@ -46,6 +61,20 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ex := extrasOf(l.reach)
+	if tf.wanted(l.study.Stations) {
+		end = bar.step("tiers and catchments")
+		ex.Tiers, err = tf.analyze(ctx, l, res)
+		end()
+		if err != nil {
+			return err
+		}
+		if tf.named {
+			l.run = append(l.run, gpkg.KeyValue{Key: "tiers", Value: tf.specText()}, gpkg.KeyValue{Key: "tier_mode", Value: tf.mode})
+		}
+		if tf.method != 0 {
+			l.run = append(l.run, gpkg.KeyValue{Key: "access", Value: tf.method.String()})
+		}
+	}
 	crowShare := math.NaN()
 	var offset *offsetHint
 	if sf.network != "" {
@@ -58,12 +87,22 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 		ex.More = map[string]any{"crow_share_covered": crowShare}
 	}
 	end = bar.step("writing the outputs")
-	err = writeResult(sf.out, res, ex, formats, gpkg.WriteOptions{Run: l.run, CRS: sf.stations.datum}, sf.networkState(), nil, sf.manifest("analyze", args))
+	var more []extraFile
+	if ex.Tiers != nil {
+		tx := ex.Tiers
+		more = append(more, extraFile{"stations.csv", func(w io.Writer) error { return format.WriteStationsCSV(w, tx) }})
+	}
+	m := sf.manifest("analyze", args)
+	tf.record(m)
+	err = writeResult(sf.out, res, ex, formats, gpkg.WriteOptions{Run: l.run, CRS: sf.stations.datum}, sf.networkState(), more, m)
 	end()
 	if err != nil {
 		return err
 	}
 	printSummary(stdout, res, ex, crowShare)
+	if ex.Tiers != nil {
+		printTiers(stdout, ex.Tiers)
+	}
 	if offset != nil {
 		fmt.Fprintln(stderr, offset.message())
 	}
@@ -384,4 +423,281 @@ func checkOffset(r *walknet.Reach, all []coverage.Station, given string) *offset
 		}
 	}
 	return best
+}
+
+// tierFlags are analyze's station hierarchy and accessibility flags.
+type tierFlags struct {
+	tiers, mode, access string
+
+	spec   coverage.TierSpec
+	named  bool // --tiers given
+	method coverage.AccessMethod
+	path   string // the stations file, for messages
+}
+
+func (t *tierFlags) register(fs *flag.FlagSet, sf *studyFlags) {
+	fs.StringVar(&t.tiers, "tiers", "", "station hierarchy from the top, `SPEC` name=minutes,… (e.g. district=30,subdistrict=15,neighbourhood=10), or a CSV file of tier,minutes rows; stations name theirs in a tier column")
+	fs.StringVar(&t.mode, "tier-mode", "inclusive", "inclusive: a station serves its tier and every tier below; separate: its own tier only")
+	fs.StringVar(&sf.stations.capacityCol, "capacity-col", "", "station capacity column, a positive number or empty when unknown (default: detect capacity/容量)")
+	fs.StringVar(&t.access, "access", "", "accessibility index per cell: 2sfca or e2sfca (supply per 1,000 people within reach)")
+}
+
+// parse checks the flags before anything is read: the spec becomes the
+// study's threshold (its bottom tier) and the network bound (its top).
+func (t *tierFlags) parse(sf *studyFlags, minutesSet bool) error {
+	if t.mode != "inclusive" && t.mode != "separate" {
+		return usagef("--tier-mode %q: want inclusive or separate", t.mode)
+	}
+	if t.access != "" {
+		m, err := coverage.ParseAccessMethod(t.access)
+		if err != nil {
+			return usagef("--access %q: want 2sfca or e2sfca", t.access)
+		}
+		t.method = m
+	}
+	t.path = sf.stations.path
+	if t.tiers == "" {
+		if t.mode != "inclusive" {
+			return usagef("--tier-mode needs --tiers")
+		}
+		return nil
+	}
+	text := t.tiers
+	if fi, err := os.Stat(t.tiers); err == nil && !fi.IsDir() {
+		var ferr error
+		if text, ferr = readTierFile(t.tiers); ferr != nil {
+			return ferr
+		}
+	}
+	spec, err := coverage.ParseTierSpec(text)
+	if err != nil {
+		var te *coverage.TierSpecError
+		if errors.As(err, &te) {
+			msg := fmt.Sprintf("--tiers %s: %s", te.Part, te.Reason)
+			if text != t.tiers {
+				return fmt.Errorf("%s: %s: %s", t.tiers, te.Part, te.Reason)
+			}
+			return usageError{msg}
+		}
+		return usagef("--tiers: %v", err)
+	}
+	spec.Separate = t.mode == "separate"
+	t.spec, t.named = spec, true
+	bottom := float64(spec.Tiers[len(spec.Tiers)-1].Minutes)
+	if minutesSet && sf.minutes != bottom {
+		return usagef("--minutes %g and --tiers disagree: with tiers, the bottom tier's threshold (%g) is the study's; leave --minutes out", sf.minutes, bottom)
+	}
+	sf.minutes = bottom
+	for _, tr := range spec.Tiers {
+		sf.tierMinutes = max(sf.tierMinutes, float64(tr.Minutes))
+	}
+	sf.checkStations = func(st []coverage.Station) error {
+		_, err := coverage.StationTiers(st, t.spec)
+		var se *coverage.StationError
+		if errors.As(err, &se) {
+			return fmt.Errorf("%s: station %d (id %q): tier %q is not in --tiers (%s)", t.path, se.Index+1, se.ID, st[se.Index].Tier, t.specText())
+		}
+		return err
+	}
+	return nil
+}
+
+// readTierFile reads a CSV file of tier,minutes rows (a header row
+// naming them is skipped) into a spec's text.
+func readTierFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	rd := csv.NewReader(f)
+	rd.TrimLeadingSpace = true
+	rd.FieldsPerRecord = -1
+	var parts []string
+	for {
+		rec, err := rd.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		line, _ := rd.FieldPos(0)
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		if len(rec) != 2 {
+			return "", fmt.Errorf("%s:%d: want two columns, tier,minutes", path, line)
+		}
+		name, mins := strings.TrimSpace(strings.TrimPrefix(rec[0], "\ufeff")), strings.TrimSpace(rec[1])
+		if len(parts) == 0 && strings.EqualFold(name, "tier") && strings.EqualFold(mins, "minutes") {
+			continue
+		}
+		if strings.ContainsAny(name, ",=") {
+			return "", fmt.Errorf("%s:%d: a tier name cannot hold ',' or '='", path, line)
+		}
+		parts = append(parts, name+"="+mins)
+	}
+	if len(parts) == 0 {
+		return "", fmt.Errorf("%s: no tiers (want rows of tier,minutes)", path)
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// specText is the spec as name=minutes,….
+func (t *tierFlags) specText() string {
+	s := make([]string, len(t.spec.Tiers))
+	for i, tr := range t.spec.Tiers {
+		s[i] = tr.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// wanted tells whether the analysis adds tiers, catchments or
+// accessibility: with --tiers, --access, or stations of known capacity.
+func (t *tierFlags) wanted(st []coverage.Station) bool {
+	if t.named || t.method != 0 {
+		return true
+	}
+	for _, s := range st {
+		if s.Capacity > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// analyze computes every tier's coverage, the catchments and the
+// accessibility. The result's own walking times become the bottom tier's
+// (in separate mode, those of the bottom tier's stations alone).
+func (t *tierFlags) analyze(ctx context.Context, l *loaded, res *coverage.Result) (*format.TierExtras, error) {
+	spec := t.spec
+	if !t.named {
+		spec = coverage.OneTier(l.study.Settings.Minutes)
+	}
+	tr, err := coverage.AnalyzeTiers(ctx, l.study.Cells, l.study.Stations, spec, l.reach)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Separate {
+		bottom := len(spec.Tiers) - 1
+		copy(res.Access, tr.Tiers[bottom].Access)
+		if c, ok := l.reach.(coverage.Counter); ok && res.InReach != nil {
+			var pts []orb.Point
+			for j, st := range l.study.Stations {
+				if int(tr.StationTier[j]) == bottom {
+					pts = append(pts, st.Pos)
+				}
+			}
+			clear(res.InReach)
+			if len(pts) > 0 {
+				if err := c.InReach(ctx, pts, l.study.Settings.Minutes, res.InReach); err != nil {
+					return nil, err
+				}
+			}
+		}
+		res.Finish(l.study.Areas)
+	}
+	sr, err := coverage.ReachFromStations(ctx, tr, l.reach)
+	if err != nil {
+		return nil, err
+	}
+	tx := &format.TierExtras{Result: tr, Catchments: coverage.Catchments(tr, sr), Named: t.named, Method: t.method}
+	if t.method != 0 {
+		if tx.Access, err = coverage.Accessibility(ctx, tr, sr, t.method); err != nil {
+			return nil, err
+		}
+	}
+	return tx, nil
+}
+
+// record adds the tier settings to the manifest.
+func (t *tierFlags) record(m *manifest) {
+	if t.named {
+		m.set("tiers", t.specText())
+		m.set("tier_mode", t.mode)
+	}
+	if t.method != 0 {
+		m.set("access", t.method.String())
+	}
+}
+
+// printTiers prints each tier's coverage, the fully served, and the most
+// loaded stations when capacities are known.
+func printTiers(w io.Writer, tx *format.TierExtras) {
+	tr := tx.Result
+	if tx.Named {
+		for _, tc := range tr.Tiers {
+			fmt.Fprintf(w, "tier %-14s %s min: %s, %.1f%% covered by %s\n", tc.Tier.Name, fmtNum(float64(tc.Tier.Minutes)),
+				nof(tc.Totals.CoveredPopulation, "person", "people"), 100*tc.Totals.Share(), nof(tc.Stations, "station", "stations"))
+		}
+		fmt.Fprintf(w, "fully served %s, %.1f%% (covered for every tier)\n", nof(tr.Full.CoveredPopulation, "person", "people"), 100*tr.Full.Share())
+	}
+	if tx.Access != nil {
+		fmt.Fprintf(w, "access      %s index per cell in cells.csv (supply per 1,000 people within reach)\n", tx.Method)
+	}
+	var loaded []int
+	for j, c := range tx.Catchments {
+		if !math.IsNaN(c.Load) {
+			loaded = append(loaded, j)
+		}
+	}
+	if len(loaded) == 0 {
+		return
+	}
+	slices.SortStableFunc(loaded, func(a, b int) int {
+		la, lb := tx.Catchments[a].Load, tx.Catchments[b].Load
+		switch {
+		case la > lb:
+			return -1
+		case la < lb:
+			return 1
+		}
+		return 0
+	})
+	fmt.Fprintln(w, "most loaded stations (served people per unit of capacity)")
+	for _, j := range loaded[:min(5, len(loaded))] {
+		c, st := tx.Catchments[j], tr.Stations[j]
+		name := st.ID
+		if st.Name != "" {
+			name += " " + st.Name
+		}
+		fmt.Fprintf(w, "  %-32s load %.2f: %s served, capacity %s\n", name, c.Load, nof(c.Served, "person", "people"), fmtNum(c.Capacity))
+	}
+}
+
+// tieredResult is the tier spec a result was made with ("" for none): the
+// tiers key of its GeoPackage's run table, or for a result kept in a
+// state file, summary.json's tiers.
+func tieredResult(store, dir string) string {
+	if _, err := os.Stat(store); err == nil {
+		u := url.URL{Scheme: "file", Path: store, RawQuery: "mode=ro"}
+		if abs, err := filepath.Abs(store); err == nil {
+			u.Path = abs
+		}
+		db, err := sql.Open("sqlite", u.String())
+		if err == nil {
+			defer db.Close()
+			var v string
+			if db.QueryRow(`SELECT "value" FROM "run" WHERE "key" = 'tiers' LIMIT 1`).Scan(&v) == nil {
+				return v
+			}
+			return ""
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		return ""
+	}
+	var s struct {
+		Tiers []format.TierJSON `json:"tiers"`
+	}
+	if json.Unmarshal(b, &s) != nil || len(s.Tiers) == 0 {
+		return ""
+	}
+	parts := make([]string, len(s.Tiers))
+	for i, t := range s.Tiers {
+		parts[i] = coverage.Tier{Name: t.Name, Minutes: coverage.Minutes(t.Minutes)}.String()
+	}
+	return strings.Join(parts, ",")
 }

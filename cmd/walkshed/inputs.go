@@ -79,6 +79,7 @@ type pointInput struct {
 	where          string
 	layer          string
 	datum          string // --crs as given: wgs84, gcj02, bd09 or a CRS name
+	capacityCol    string // "" detects capacity or 容量 (CSV and GeoJSON)
 }
 
 func readStations(in pointInput, txt textOptions, near orb.Bound) ([]coverage.Station, error) {
@@ -86,11 +87,14 @@ func readStations(in pointInput, txt textOptions, near orb.Bound) ([]coverage.St
 	var err error
 	switch inputKind(in.path) {
 	case "gpkg":
+		if in.capacityCol != "" {
+			return nil, fmt.Errorf("%s: capacities are read from CSV and GeoJSON stations only; export the layer to CSV to use --capacity-col", in.path)
+		}
 		st, err = gpkg.ReadStations(in.path, in.idCol, in.nameCol, gpkg.ReadOptions{Layer: in.layer, Resolve: resolveCRS})
 	case "geotiff":
 		return nil, fmt.Errorf("%s: a raster cannot hold stations; give a CSV, GeoJSON or GeoPackage of points", in.path)
 	default:
-		st, err = format.ReadStations(in.path, format.PointOptions{IDCol: in.idCol, NameCol: in.nameCol, Where: in.where,
+		st, err = format.ReadStations(in.path, format.PointOptions{IDCol: in.idCol, NameCol: in.nameCol, CapacityCol: in.capacityCol, Where: in.where,
 			LonCol: txt.lonCol, LatCol: txt.latCol, Encoding: txt.encoding, CRS: txt.crs.proj, Near: near, Warn: txt.warn})
 	}
 	if err != nil {

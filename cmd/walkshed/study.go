@@ -36,6 +36,12 @@ type studyFlags struct {
 	maxSnap      float64
 	minComponent int
 	boundFactor  float64
+	// tierMinutes is the largest tier threshold (--tiers), which the
+	// network search must reach; 0 without tiers.
+	tierMinutes float64
+	// checkStations, when set, vets the stations as soon as they are read,
+	// before anything is computed.
+	checkStations func([]coverage.Station) error
 
 	encoding       string
 	lonCol, latCol string
@@ -183,6 +189,11 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 			return nil, err
 		}
 	}
+	if s.checkStations != nil {
+		if err := s.checkStations(stations); err != nil {
+			return nil, err
+		}
+	}
 	end = bar.step("aggregating into H3")
 	cells, err := coverage.Aggregate(pop, set.Res)
 	end()
@@ -214,7 +225,10 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 		if err != nil {
 			return nil, err
 		}
-		bound := coverage.Minutes(s.boundFactor) * set.Minutes
+		bound := coverage.Minutes(s.boundMinutes())
+		if s.tierMinutes > s.boundFactor*s.minutes {
+			s.logger(stderr).Info(fmt.Sprintf("network search bound raised from %g to %g minutes to cover the largest tier", s.boundFactor*s.minutes, s.tierMinutes))
+		}
 		end = bar.step("snapping to the streets")
 		r, err := walknet.NewReach(ctx, g, cells, set.SpeedKmh, bound, opt)
 		end()
@@ -252,7 +266,7 @@ func (s *studyFlags) runFacts(set coverage.Settings) []gpkg.KeyValue {
 		kv = append(kv,
 			gpkg.KeyValue{Key: "max_snap_m", Value: fmt.Sprint(s.maxSnap)},
 			gpkg.KeyValue{Key: "min_component", Value: fmt.Sprint(s.minComponent)},
-			gpkg.KeyValue{Key: "bound_minutes", Value: fmt.Sprint(s.boundFactor * s.minutes)})
+			gpkg.KeyValue{Key: "bound_minutes", Value: fmt.Sprint(s.boundMinutes())})
 	}
 	return kv
 }
@@ -297,7 +311,7 @@ func (s *studyFlags) manifest(command string, args []string) *manifest {
 	if s.network != "" {
 		m.set("max_snap_m", s.maxSnap)
 		m.set("min_component", s.minComponent)
-		m.set("bound_minutes", s.boundFactor*s.minutes)
+		m.set("bound_minutes", s.boundMinutes())
 	}
 	return m
 }
@@ -307,7 +321,7 @@ func (s *studyFlags) networkState() *format.NetworkState {
 	if s.network == "" {
 		return nil
 	}
-	ns := &format.NetworkState{Path: s.network, MaxSnapM: s.maxSnap, MinComponent: s.minComponent, BoundMinutes: s.boundFactor * s.minutes}
+	ns := &format.NetworkState{Path: s.network, MaxSnapM: s.maxSnap, MinComponent: s.minComponent, BoundMinutes: s.boundMinutes()}
 	if abs, err := filepath.Abs(s.network); err == nil {
 		ns.Path = abs
 	}
@@ -316,6 +330,12 @@ func (s *studyFlags) networkState() *format.NetworkState {
 		ns.ModTime = fi.ModTime().UTC().Format(time.RFC3339)
 	}
 	return ns
+}
+
+// boundMinutes is how far the network search goes: --bound times
+// --minutes, raised to the largest tier's threshold when that is farther.
+func (s *studyFlags) boundMinutes() float64 {
+	return max(s.boundFactor*s.minutes, s.tierMinutes)
 }
 
 // checkOverlap refuses a street network that no cell or no station can

@@ -86,6 +86,9 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	if spec := tieredResult(src, from); spec != "" {
+		return fmt.Errorf("%s: this result was made with --tiers %s; update does not keep tiers yet: rerun analyze with the final station list", from, spec)
+	}
 	bar := newProgress(stderr, quiet)
 	bar.logTo(verbose, stderr)
 	b, err := format.NewBatch(out)

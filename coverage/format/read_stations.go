@@ -1,6 +1,7 @@
 package format
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -12,10 +13,15 @@ import (
 // PointOptions name the columns (CSV) or properties (GeoJSON) a point file
 // keeps its values in, and how to read it. An empty name means "detect":
 // names are matched case-insensitively against the usual ones (id, 编号,
-// 序号; name, stop_name, stopname, 名称, 站点名称; tier, 层级, 级别; lon,
-// lng, long, longitude, x, 经度; lat, latitude, y, 纬度).
+// 序号; name, stop_name, stopname, 名称, 站点名称; tier, 层级, 级别;
+// capacity, 容量; lon, lng, long, longitude, x, 经度; lat, latitude, y,
+// 纬度).
 type PointOptions struct {
 	IDCol, NameCol, TierCol, LonCol, LatCol string
+
+	// CapacityCol is the stations' capacity column (see ReadStations);
+	// "" detects capacity or 容量.
+	CapacityCol string
 
 	// Where keeps only the rows or features that pass a comparison:
 	// "COL>NUM", "COL>=NUM", "COL<NUM", "COL<=NUM", "COL=TEXT" or
@@ -70,6 +76,11 @@ type PointOptions struct {
 // as zeros); so are coordinates beyond ±180/±90, with the message saying
 // when the file looks swapped or in metres of a projected CRS (see CRS).
 // A file with no station left after filtering is an error.
+//
+// Capacities: a station's capacity (Station.Capacity) comes from the
+// capacity column or property when there is one. An empty value means
+// unknown (0); any other value must be a positive finite number, else the
+// error names the line or feature.
 func ReadStations(path string, opt PointOptions) ([]coverage.Station, error) {
 	in, err := loadInput(path, opt.Encoding, opt.Warn)
 	if err != nil {
@@ -96,6 +107,10 @@ func stationsCSV(in *input, opt PointOptions) ([]coverage.Station, error) {
 		return nil, err
 	}
 	tierCol, err := t.column("tier", opt.TierCol, tierNames, false)
+	if err != nil {
+		return nil, err
+	}
+	capCol, err := t.column("capacity", opt.CapacityCol, capacityNames, false)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +163,15 @@ func stationsCSV(in *input, opt PointOptions) ([]coverage.Station, error) {
 		if tierCol >= 0 {
 			s.Tier = strings.TrimSpace(row[tierCol])
 		}
+		if capCol >= 0 {
+			v := row[capCol]
+			if t.decimalComma {
+				v = fromDecimalComma(v)
+			}
+			if s.Capacity, err = parseCapacity(v, t.header[capCol]); err != nil {
+				return nil, lineErr(path, line, "%w", err)
+			}
+		}
 		out = append(out, s)
 	}
 	if len(out) == 0 {
@@ -171,6 +195,10 @@ func stationsGeoJSON(in *input, opt PointOptions) ([]coverage.Station, error) {
 		return nil, err
 	}
 	tierKey, err := gjProps(path, fs, "tier", opt.TierCol, tierNames, "")
+	if err != nil {
+		return nil, err
+	}
+	capKey, err := gjProps(path, fs, "capacity", opt.CapacityCol, capacityNames, "")
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +243,12 @@ func stationsGeoJSON(in *input, opt PointOptions) ([]coverage.Station, error) {
 		default:
 			id = strconv.Itoa(f.num)
 		}
+		var capacity float64
+		if capKey != "" {
+			if capacity, err = parseCapacity(f.prop(capKey), capKey); err != nil {
+				return nil, featureErr(path, f.num, "%w", err)
+			}
+		}
 		var pts []orb.Point
 		switch f.geomType {
 		case "Point":
@@ -248,10 +282,11 @@ func stationsGeoJSON(in *input, opt PointOptions) ([]coverage.Station, error) {
 			}
 			first[pid] = f.num
 			out = append(out, coverage.Station{
-				ID:   pid,
-				Name: strings.TrimSpace(f.prop(nameKey)),
-				Tier: strings.TrimSpace(f.prop(tierKey)),
-				Pos:  p,
+				ID:       pid,
+				Name:     strings.TrimSpace(f.prop(nameKey)),
+				Tier:     strings.TrimSpace(f.prop(tierKey)),
+				Pos:      p,
+				Capacity: capacity,
 			})
 		}
 	}
@@ -263,4 +298,23 @@ func stationsGeoJSON(in *input, opt PointOptions) ([]coverage.Station, error) {
 			split, plural(split, "feature", "features"), splitInto, firstSplit)
 	}
 	return out, nil
+}
+
+// capacityNames are the accepted names of the stations' capacity column.
+var capacityNames = []string{"capacity", "容量"}
+
+// parseCapacity reads a station's capacity from column col: empty is
+// unknown (0), anything else a positive finite number.
+func parseCapacity(s, col string) (float64, error) {
+	if strings.TrimSpace(s) == "" {
+		return 0, nil
+	}
+	v, err := parseNumber(s, fmt.Sprintf("capacity (column %q)", col))
+	if err != nil {
+		return 0, err
+	}
+	if !(v > 0) {
+		return 0, fmt.Errorf("capacity %s (column %q) must be a positive number; leave it empty when unknown", strings.TrimSpace(s), col)
+	}
+	return v, nil
 }

@@ -18,11 +18,17 @@ type Extras struct {
 	Snap  coverage.Snapper // adds snap_m to cells.csv when non-nil
 	Stats map[string]any   // summary.json gains this object under the result's Mode
 	More  map[string]any   // further top-level summary.json members (inputs, version)
+	// Tiers adds the tiers' columns to cells.csv and their members to
+	// summary.json (see TierSummary); nil for an analysis without tiers.
+	Tiers *TierExtras
 }
 
 // WriteCellsCSV writes cells.csv: one row per populated demand cell, with
 // header h3,lon,lat,population,minutes,nearest_station,covered then
-// distance_m, and stations_in_reach and snap_m when known.
+// distance_m, and stations_in_reach and snap_m when known. With ex.Tiers,
+// minutes and covered are the bottom tier's, followed by minutes_<tier>
+// and covered_<tier> for every tier, fully_served, and access with an
+// access method.
 func WriteCellsCSV(w io.Writer, r *coverage.Result, ex Extras) error {
 	bw := newErrWriter(w)
 	bw.str("h3,lon,lat,population,minutes,nearest_station,covered,distance_m")
@@ -31,6 +37,9 @@ func WriteCellsCSV(w io.Writer, r *coverage.Result, ex Extras) error {
 	}
 	if ex.Snap != nil {
 		bw.str(",snap_m")
+	}
+	if ex.Tiers != nil {
+		bw.bytes(appendTierHeader(nil, ex.Tiers))
 	}
 	bw.str("\n")
 	buf := make([]byte, 0, 256)
@@ -71,6 +80,9 @@ func WriteCellsCSV(w io.Writer, r *coverage.Result, ex Extras) error {
 			if d, ok := ex.Snap.CellSnap(int32(i)); ok {
 				buf = strconv.AppendFloat(buf, float64(d), 'f', 1, 64)
 			}
+		}
+		if ex.Tiers != nil {
+			buf = appendTierRow(buf, ex.Tiers, i)
 		}
 		buf = append(buf, '\n')
 		bw.bytes(buf)
@@ -215,6 +227,11 @@ func WriteSummaryJSON(w io.Writer, r *coverage.Result, ex Extras) error {
 	}
 	if ex.Stats != nil {
 		extra[r.Mode] = ex.Stats
+	}
+	if ex.Tiers != nil {
+		for k, v := range TierSummary(ex.Tiers) {
+			extra[k] = v
+		}
 	}
 	if len(extra) > 0 {
 		eb, err := json.MarshalIndent(extra, "  ", "  ")

@@ -1,0 +1,155 @@
+package format
+
+import (
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/walkshed/walkshed/coverage"
+)
+
+// TierExtras are a tiered analysis's additions to the outputs: each
+// tier's coverage, the stations' catchments and, with an access method,
+// each cell's accessibility index.
+type TierExtras struct {
+	Result     *coverage.TierResult
+	Catchments []coverage.Catchment // one per station; nil to leave stations.csv out
+	Method     coverage.AccessMethod
+	Access     []float64 // one per cell when Method is set
+	// Named is true when the tiers were given (--tiers); false for the
+	// single unnamed tier of an accessibility-only run, which adds no
+	// per-tier columns.
+	Named bool
+}
+
+// appendTierHeader appends cells.csv's tier columns to its header:
+// minutes_<tier> and covered_<tier> for every tier, fully_served, then
+// access.
+func appendTierHeader(buf []byte, tx *TierExtras) []byte {
+	if tx.Named {
+		for _, tc := range tx.Result.Tiers {
+			buf = append(buf, ',')
+			buf = appendCSVField(buf, "minutes_"+tc.Tier.Name)
+			buf = append(buf, ',')
+			buf = appendCSVField(buf, "covered_"+tc.Tier.Name)
+		}
+		buf = append(buf, ",fully_served"...)
+	}
+	if tx.Access != nil {
+		buf = append(buf, ",access"...)
+	}
+	return buf
+}
+
+// appendTierRow appends cell i's tier columns: minutes to 4 decimals
+// (empty when unreached), covered 1/0, fully_served 1/0, access to 6
+// significant decimals.
+func appendTierRow(buf []byte, tx *TierExtras, i int) []byte {
+	tr := tx.Result
+	if tx.Named {
+		for t, tc := range tr.Tiers {
+			buf = append(buf, ',')
+			if m := tc.Access[i].Minutes; m.Reached() {
+				buf = strconv.AppendFloat(buf, float64(m), 'f', 4, 64)
+			}
+			buf = append(buf, ',')
+			buf = appendBit(buf, tr.Covered(t, i))
+		}
+		buf = append(buf, ',')
+		buf = appendBit(buf, tr.FullyServed(i))
+	}
+	if tx.Access != nil {
+		buf = append(buf, ',')
+		buf = strconv.AppendFloat(buf, tx.Access[i], 'f', 6, 64)
+	}
+	return buf
+}
+
+func appendBit(buf []byte, b bool) []byte {
+	if b {
+		return append(buf, '1')
+	}
+	return append(buf, '0')
+}
+
+// TierJSON is one tier in summary.json's tiers list.
+type TierJSON struct {
+	Name              string  `json:"name"`
+	Minutes           float64 `json:"minutes"`
+	Stations          int     `json:"stations"`
+	PopulationCovered float64 `json:"population_covered"`
+	ShareCovered      float64 `json:"share_covered"`
+}
+
+// TierSummary is what a tiered analysis adds to summary.json: tiers (from
+// the top), tier_mode, fully_served_population and fully_served_share when
+// the tiers were named, and access with an access method.
+func TierSummary(tx *TierExtras) map[string]any {
+	m := map[string]any{}
+	tr := tx.Result
+	if tx.Named {
+		tiers := make([]TierJSON, len(tr.Tiers))
+		for t, tc := range tr.Tiers {
+			tiers[t] = TierJSON{Name: tc.Tier.Name, Minutes: float64(tc.Tier.Minutes), Stations: tc.Stations,
+				PopulationCovered: tc.Totals.CoveredPopulation, ShareCovered: tc.Totals.Share()}
+		}
+		m["tiers"] = tiers
+		mode := "inclusive"
+		if tr.Spec.Separate {
+			mode = "separate"
+		}
+		m["tier_mode"] = mode
+		m["fully_served_population"] = tr.Full.CoveredPopulation
+		m["fully_served_share"] = tr.Full.Share()
+	}
+	if tx.Access != nil {
+		m["access"] = tx.Method.String()
+	}
+	return m
+}
+
+// WriteStationsCSV writes stations.csv: one row per station with header
+// id,name,tier,lon,lat,capacity,served_population,potential_population,load.
+// served_population is the people of the station's own tier it is the
+// nearest serving station of, within the tier's threshold; potential the
+// people within that threshold whichever station is nearer. capacity and
+// load (served ÷ capacity, 4 decimals) are empty when the capacity is
+// unknown.
+func WriteStationsCSV(w io.Writer, tx *TierExtras) error {
+	tr := tx.Result
+	bw := newErrWriter(w)
+	bw.str("id,name,tier,lon,lat,capacity,served_population,potential_population,load\n")
+	buf := make([]byte, 0, 256)
+	for j, st := range tr.Stations {
+		c := tx.Catchments[j]
+		tier := st.Tier
+		if tx.Named {
+			tier = tr.Spec.Tiers[c.Tier].Name
+		}
+		buf = buf[:0]
+		buf = appendCSVField(buf, st.ID)
+		buf = append(buf, ',')
+		buf = appendCSVField(buf, st.Name)
+		buf = append(buf, ',')
+		buf = appendCSVField(buf, tier)
+		buf = append(buf, ',')
+		buf = strconv.AppendFloat(buf, st.Pos[0], 'f', 7, 64)
+		buf = append(buf, ',')
+		buf = strconv.AppendFloat(buf, st.Pos[1], 'f', 7, 64)
+		buf = append(buf, ',')
+		if c.Capacity > 0 {
+			buf = appendNumber(buf, c.Capacity)
+		}
+		buf = append(buf, ',')
+		buf = appendNumber(buf, c.Served)
+		buf = append(buf, ',')
+		buf = appendNumber(buf, c.Potential)
+		buf = append(buf, ',')
+		if !math.IsNaN(c.Load) {
+			buf = strconv.AppendFloat(buf, c.Load, 'f', 4, 64)
+		}
+		buf = append(buf, '\n')
+		bw.bytes(buf)
+	}
+	return bw.err
+}
