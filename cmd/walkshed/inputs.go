@@ -82,7 +82,15 @@ type pointInput struct {
 	capacityCol    string // "" detects capacity or 容量 (CSV and GeoJSON)
 }
 
+// readStations reads a station file of any kind, zipped or not.
 func readStations(in pointInput, txt textOptions, near orb.Bound) ([]coverage.Station, error) {
+	return unpacked(in.path, func(file string) ([]coverage.Station, error) {
+		in.path = file
+		return readStationsFrom(in, txt, near)
+	})
+}
+
+func readStationsFrom(in pointInput, txt textOptions, near orb.Bound) ([]coverage.Station, error) {
 	var st []coverage.Station
 	var err error
 	switch inputKind(in.path) {
@@ -113,7 +121,15 @@ type popInput struct {
 	path, popCol, where, layer string
 }
 
+// readPopulation reads a population file of any kind, zipped or not.
 func readPopulation(in popInput, res int, txt textOptions) (coverage.Population, error) {
+	return unpacked(in.path, func(file string) (coverage.Population, error) {
+		in.path = file
+		return readPopulationFrom(in, res, txt)
+	})
+}
+
+func readPopulationFrom(in popInput, res int, txt textOptions) (coverage.Population, error) {
 	switch inputKind(in.path) {
 	case "gpkg":
 		field := in.popCol
@@ -137,7 +153,14 @@ func readPopulation(in popInput, res int, txt textOptions) (coverage.Population,
 	return pop, nil
 }
 
+// readAreas reads an area file of any kind, zipped or not.
 func readAreas(path, nameCol, parentCol, layer string, txt textOptions) ([]coverage.Area, error) {
+	return unpacked(path, func(file string) ([]coverage.Area, error) {
+		return readAreasFrom(file, nameCol, parentCol, layer, txt)
+	})
+}
+
+func readAreasFrom(path, nameCol, parentCol, layer string, txt textOptions) ([]coverage.Area, error) {
 	if inputKind(path) == "gpkg" {
 		return gpkg.ReadAreas(path, nameCol, parentCol, gpkg.ReadOptions{Layer: layer, Resolve: resolveCRS})
 	}
