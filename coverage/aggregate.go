@@ -58,7 +58,7 @@ func Aggregate(pop Population, res int) ([]Cell, error) {
 	cells := make([]Cell, 0, len(acc))
 	for c, n := range acc {
 		if n > 0 {
-			cells = append(cells, Cell{H3: c, Pos: CellCenter(c), Population: n})
+			cells = append(cells, Cell{H3: c, Population: n})
 		}
 	}
 	slices.SortFunc(cells, func(a, b Cell) int {
@@ -69,6 +69,12 @@ func Aggregate(pop Population, res int) ([]Cell, error) {
 			return 1
 		}
 		return 0
+	})
+	// Centres through H3 (a C call each) on every core.
+	splitRange(len(cells), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			cells[i].Pos = CellCenter(cells[i].H3)
+		}
 	})
 	return cells, nil
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/paulmach/orb"
 
@@ -148,11 +149,36 @@ func writeResult(dir string, r *coverage.Result, ex format.Extras, f format.Form
 		return err
 	}
 	ok := false
+	// The GeoPackage, the longest to write, is written alongside the other
+	// files (writers only read the result).
+	var gpkgDone sync.WaitGroup
+	var gpkgErr error
 	defer func() {
+		gpkgDone.Wait()
 		if !ok {
 			b.Abort()
 		}
 	}()
+	if f.GPKG {
+		if ex.Snap != nil {
+			gopt.Snap = make([]float64, len(r.Cells))
+			for i := range r.Cells {
+				d, ok := ex.Snap.CellSnap(int32(i))
+				gopt.Snap[i] = float64(d)
+				if !ok {
+					gopt.Snap[i] = math.NaN()
+				}
+			}
+		}
+		if gopt.Network, err = networkFacts(net); err != nil {
+			return err
+		}
+		gpkgDone.Add(1)
+		go func() {
+			defer gpkgDone.Done()
+			gpkgErr = b.AddPath("walkshed.gpkg", func(tmp string) error { return gpkg.Write(tmp, r, gopt) })
+		}()
+	}
 	add := func(name string, w func(io.Writer) error) error { return b.Add(name, w) }
 	if err := add("summary.json", func(w io.Writer) error { return format.WriteSummaryJSON(w, r, ex) }); err != nil {
 		return err
@@ -189,23 +215,9 @@ func writeResult(dir string, r *coverage.Result, ex format.Extras, f format.Form
 			return err
 		}
 	}
-	if f.GPKG {
-		if ex.Snap != nil {
-			gopt.Snap = make([]float64, len(r.Cells))
-			for i := range r.Cells {
-				d, ok := ex.Snap.CellSnap(int32(i))
-				gopt.Snap[i] = float64(d)
-				if !ok {
-					gopt.Snap[i] = math.NaN()
-				}
-			}
-		}
-		if gopt.Network, err = networkFacts(net); err != nil {
-			return err
-		}
-		if err := b.AddPath("walkshed.gpkg", func(tmp string) error { return gpkg.Write(tmp, r, gopt) }); err != nil {
-			return err
-		}
+	gpkgDone.Wait()
+	if gpkgErr != nil {
+		return gpkgErr
 	}
 	if err := commitOutputs(b, m); err != nil {
 		return err

@@ -173,7 +173,16 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 	if err != nil {
 		return nil, err
 	}
-	extent, haveExtent := format.PopulationExtent(pop)
+	end = bar.step("aggregating into H3")
+	cells, err := coverage.Aggregate(pop, set.Res)
+	end()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.pop.path, err)
+	}
+	if len(cells) == 0 {
+		return nil, fmt.Errorf("%s: no populated place in the file", s.pop.path)
+	}
+	extent, haveExtent := cellsExtent(cells)
 	end = bar.step("reading stations")
 	var near orb.Bound
 	if haveExtent {
@@ -193,15 +202,6 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 		if err := s.checkStations(stations); err != nil {
 			return nil, err
 		}
-	}
-	end = bar.step("aggregating into H3")
-	cells, err := coverage.Aggregate(pop, set.Res)
-	end()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.pop.path, err)
-	}
-	if len(cells) == 0 {
-		return nil, fmt.Errorf("%s: no populated place in the file", s.pop.path)
 	}
 	var areas []coverage.Area
 	if s.areas != "" {
@@ -269,6 +269,25 @@ func (s *studyFlags) runFacts(set coverage.Settings) []gpkg.KeyValue {
 			gpkg.KeyValue{Key: "bound_minutes", Value: fmt.Sprint(s.boundMinutes())})
 	}
 	return kv
+}
+
+// cellsExtent is the extent of the populated cells: their centres' box,
+// widened by a cell's reach from its centre (its farthest vertex, with a
+// margin for H3's distortion), so that it holds every cell whole.
+func cellsExtent(cells []coverage.Cell) (orb.Bound, bool) {
+	if len(cells) == 0 {
+		return orb.Bound{}, false
+	}
+	b := orb.Bound{Min: cells[0].Pos, Max: cells[0].Pos}
+	for _, c := range cells[1:] {
+		b = b.Extend(c.Pos)
+	}
+	var r float64 // degrees
+	for _, v := range coverage.CellRing(cells[0].H3) {
+		r = max(r, math.Abs(v[0]-cells[0].Pos[0]), math.Abs(v[1]-cells[0].Pos[1]))
+	}
+	pad := 2 * r / max(math.Cos(math.Max(math.Abs(b.Min[1]), math.Abs(b.Max[1]))*math.Pi/180), 0.01)
+	return b.Pad(pad), true
 }
 
 // text is how the study's text inputs are read; warnings go to stderr.

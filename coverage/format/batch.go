@@ -7,13 +7,17 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Batch prepares several output files in one folder as temporary files and
 // renames them into place together on Commit. Until Commit, the previous
-// outputs stay untouched; Abort removes what was prepared.
+// outputs stay untouched; Abort removes what was prepared. Add and AddPath
+// may be called from several goroutines at once (files are written in
+// parallel); Commit and Abort are called once they have all returned.
 type Batch struct {
 	dir     string
+	mu      sync.Mutex
 	pending [][2]string // temporary path, final path
 	remove  []string    // files of the folder to remove on Commit
 }
@@ -93,7 +97,9 @@ func (b *Batch) AddPath(name string, write func(tmpPath string) error) error {
 		os.Remove(tmp)
 		return fmt.Errorf("format: %w", err)
 	}
+	b.mu.Lock()
 	b.pending = append(b.pending, [2]string{tmp, final})
+	b.mu.Unlock()
 	return nil
 }
 
