@@ -36,6 +36,11 @@ func Walkable(tags osm.Tags) bool {
 			service = t.Value
 		}
 	}
+	return walkable(hasHighway, highway, area, access, foot, service)
+}
+
+// walkable is the rule of Walkable on the values of the tags it reads.
+func walkable(hasHighway bool, highway, area, access, foot, service string) bool {
 	if !hasHighway {
 		return false
 	}

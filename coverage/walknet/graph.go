@@ -6,11 +6,11 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 
 	"github.com/paulmach/orb"
-	"github.com/tidwall/rtree"
 	"github.com/walkshed/walkshed/coverage"
 )
 
@@ -79,7 +79,7 @@ type Graph struct {
 	name     string
 	osmID    []int64
 	lon, lat []float64
-	cosLat   []float64 // cos(lat) per node, for snapping bounds
+	cosLat   []float64 // cos(lat·degToRad) per node, for lengths and snapping bounds
 	off      []int32
 	adjNode  []int32
 	adjSeg   []int32
@@ -89,7 +89,7 @@ type Graph struct {
 	stats    GraphStats
 
 	treeOnce sync.Once
-	tree     rtree.RTreeG[int32] // segment boxes, built on first snap
+	tree     *boxIndex // segment boxes, built on first snap
 }
 
 // Load reads an OSM file (PBF or XML, decided from its first bytes; gzip
@@ -133,15 +133,12 @@ func build(ctx context.Context, d *osmData, name string, opt Options) (*Graph, e
 	st := GraphStats{WaysRead: d.waysRead, WaysWalkable: nWays}
 
 	// Way node references → node indices (-1 when the file lacks the node).
-	ref := make([]int32, len(d.wayNodes))
-	for i, id := range d.wayNodes {
-		j, _ := slices.BinarySearch(d.ids, id)
+	ref := d.ref
+	for i, j := range ref {
 		if !d.found[j] || !validLonLat(d.lon[j], d.lat[j]) {
 			ref[i] = -1
 			st.MissingNodes++
-			continue
 		}
-		ref[i] = int32(j)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("walknet: %s: %w", name, err)
@@ -221,12 +218,16 @@ func build(ctx context.Context, d *osmData, name string, opt Options) (*Graph, e
 	}
 
 	g.cosLat = make([]float64, kept)
-	for i, lat := range g.lat {
-		g.cosLat[i] = math.Cos(lat * math.Pi / 180)
-	}
+	parallel(int(kept), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g.cosLat[i] = math.Cos(g.lat[i] * degToRad)
+		}
+	})
 
 	// Segments of kept components, in way order.
 	deg := make([]int32, kept+1)
+	g.segA = make([]int32, 0, len(ref))
+	g.segB = make([]int32, 0, len(ref))
 	for w := 0; w < nWays; w++ {
 		wayKept := false
 		for k := d.wayOff[w] + 1; k < d.wayOff[w+1]; k++ {
@@ -237,9 +238,6 @@ func build(ctx context.Context, d *osmData, name string, opt Options) (*Graph, e
 			a, b := newID[u], newID[v]
 			g.segA = append(g.segA, a)
 			g.segB = append(g.segB, b)
-			l := float64(coverage.Distance(orb.Point{g.lon[a], g.lat[a]}, orb.Point{g.lon[b], g.lat[b]}))
-			g.segLen = append(g.segLen, l)
-			st.Length += coverage.Meters(l)
 			deg[a]++
 			deg[b]++
 			wayKept = true
@@ -247,6 +245,17 @@ func build(ctx context.Context, d *osmData, name string, opt Options) (*Graph, e
 		if wayKept {
 			st.WaysKept++
 		}
+	}
+	g.segA, g.segB = slices.Clip(g.segA), slices.Clip(g.segB)
+	g.segLen = make([]float64, len(g.segA))
+	parallel(len(g.segA), func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			a, b := g.segA[s], g.segB[s]
+			g.segLen[s] = haversine(g.lon[a], g.lat[a], g.cosLat[a], g.lon[b], g.lat[b], g.cosLat[b])
+		}
+	})
+	for _, l := range g.segLen {
+		st.Length += coverage.Meters(l)
 	}
 	opt.progress("build", 2, 3)
 
@@ -282,7 +291,7 @@ func (g *Graph) Name() string { return g.name }
 // Bound is the lon/lat box of the network's segments.
 func (g *Graph) Bound() orb.Bound {
 	g.buildTree()
-	min, max := g.tree.Bounds()
+	min, max, _ := g.tree.bounds()
 	return orb.Bound{Min: min, Max: max}
 }
 
@@ -302,6 +311,40 @@ func (g *Graph) Neighbors(i int32, fn func(j, edge int32)) {
 	for k := g.off[i]; k < g.off[i+1]; k++ {
 		fn(g.adjNode[k], g.adjSeg[k])
 	}
+}
+
+// haversine is coverage.Distance between (lon1, lat1) and (lon2, lat2),
+// operation for operation so the result is the same to the bit, with the
+// cosines of the latitudes (of lat·degToRad) given.
+func haversine(lon1, lat1, cos1, lon2, lat2, cos2 float64) float64 {
+	dlat := lat2*degToRad - lat1*degToRad
+	dlon := (lon2 - lon1) * degToRad
+	s1 := math.Sin(dlat / 2)
+	s2 := math.Sin(dlon / 2)
+	h := s1*s1 + cos1*cos2*s2*s2
+	if h > 1 {
+		h = 1
+	}
+	return 2 * float64(coverage.EarthRadius) * math.Asin(math.Sqrt(h))
+}
+
+// parallel runs fn over [0, n) split into one range per core.
+func parallel(n int, fn func(lo, hi int)) {
+	procs := runtime.GOMAXPROCS(0)
+	if n < 4096 || procs == 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (n + procs - 1) / procs
+	for lo := 0; lo < n; lo += step {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			fn(lo, hi)
+		}(lo, min(lo+step, n))
+	}
+	wg.Wait()
 }
 
 func validLonLat(lon, lat float64) bool {

@@ -63,49 +63,55 @@ func nearestMeters(t *testing.T, r *Reach, stations []orb.Point) ([]float64, []i
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
+func walkableTags(kv ...string) osm.Tags {
+	var ts osm.Tags
+	for i := 0; i < len(kv); i += 2 {
+		ts = append(ts, osm.Tag{Key: kv[i], Value: kv[i+1]})
+	}
+	return ts
+}
+
+// walkableCases are the walking filter's cases, by hand; TestPBFFilter
+// runs them through the PBF reader too.
+var walkableCases = []struct {
+	name string
+	tags osm.Tags
+	want bool
+}{
+	{"residential", walkableTags("highway", "residential"), true},
+	{"footway", walkableTags("highway", "footway"), true},
+	{"empty highway value", walkableTags("highway", ""), true},
+	{"no highway", walkableTags("waterway", "river"), false},
+	{"ferry", walkableTags("route", "ferry"), false},
+	{"area=yes", walkableTags("highway", "pedestrian", "area", "yes"), false},
+	{"area=no", walkableTags("highway", "pedestrian", "area", "no"), true},
+	{"access=private", walkableTags("highway", "service", "access", "private"), false},
+	{"access=permissive", walkableTags("highway", "service", "access", "permissive"), true},
+	{"access substring", walkableTags("highway", "track", "access", "agricultural;private"), false},
+	{"abandoned", walkableTags("highway", "abandoned"), false},
+	{"bus_guideway", walkableTags("highway", "bus_guideway"), false},
+	{"construction", walkableTags("highway", "construction"), false},
+	{"cycleway", walkableTags("highway", "cycleway"), false},
+	{"motorway", walkableTags("highway", "motorway"), false},
+	{"motorway_link", walkableTags("highway", "motorway_link"), false},
+	{"motorroad substring", walkableTags("highway", "motorroad"), false},
+	{"planned", walkableTags("highway", "planned"), false},
+	{"platform", walkableTags("highway", "platform"), false},
+	{"proposed", walkableTags("highway", "proposed"), false},
+	{"raceway", walkableTags("highway", "raceway"), false},
+	{"trunk is walkable", walkableTags("highway", "trunk"), true},
+	{"foot=no", walkableTags("highway", "primary", "foot", "no"), false},
+	{"foot=yes", walkableTags("highway", "primary", "foot", "yes"), true},
+	{"foot substring", walkableTags("highway", "primary", "foot", "unknown"), false},
+	{"service=private", walkableTags("highway", "service", "service", "private"), false},
+	{"service=driveway", walkableTags("highway", "service", "service", "driveway"), true},
+	{"case-sensitive", walkableTags("highway", "Cycleway"), true},
+	{"last value of a repeated key", walkableTags("highway", "cycleway", "highway", "footway"), true},
+	{"tags in any order", walkableTags("foot", "no", "name", "x", "highway", "path"), false},
+}
+
 func TestWalkable(t *testing.T) {
-	tags := func(kv ...string) osm.Tags {
-		var ts osm.Tags
-		for i := 0; i < len(kv); i += 2 {
-			ts = append(ts, osm.Tag{Key: kv[i], Value: kv[i+1]})
-		}
-		return ts
-	}
-	cases := []struct {
-		name string
-		tags osm.Tags
-		want bool
-	}{
-		{"residential", tags("highway", "residential"), true},
-		{"footway", tags("highway", "footway"), true},
-		{"empty highway value", tags("highway", ""), true},
-		{"no highway", tags("waterway", "river"), false},
-		{"ferry", tags("route", "ferry"), false},
-		{"area=yes", tags("highway", "pedestrian", "area", "yes"), false},
-		{"area=no", tags("highway", "pedestrian", "area", "no"), true},
-		{"access=private", tags("highway", "service", "access", "private"), false},
-		{"access=permissive", tags("highway", "service", "access", "permissive"), true},
-		{"access substring", tags("highway", "track", "access", "agricultural;private"), false},
-		{"abandoned", tags("highway", "abandoned"), false},
-		{"bus_guideway", tags("highway", "bus_guideway"), false},
-		{"construction", tags("highway", "construction"), false},
-		{"cycleway", tags("highway", "cycleway"), false},
-		{"motorway", tags("highway", "motorway"), false},
-		{"motorway_link", tags("highway", "motorway_link"), false},
-		{"motorroad substring", tags("highway", "motorroad"), false},
-		{"planned", tags("highway", "planned"), false},
-		{"platform", tags("highway", "platform"), false},
-		{"proposed", tags("highway", "proposed"), false},
-		{"raceway", tags("highway", "raceway"), false},
-		{"trunk is walkable", tags("highway", "trunk"), true},
-		{"foot=no", tags("highway", "primary", "foot", "no"), false},
-		{"foot=yes", tags("highway", "primary", "foot", "yes"), true},
-		{"foot substring", tags("highway", "primary", "foot", "unknown"), false},
-		{"service=private", tags("highway", "service", "service", "private"), false},
-		{"service=driveway", tags("highway", "service", "service", "driveway"), true},
-		{"case-sensitive", tags("highway", "Cycleway"), true},
-	}
-	for _, c := range cases {
+	for _, c := range walkableCases {
 		if got := Walkable(c.tags); got != c.want {
 			t.Errorf("%s: Walkable(%v) = %v, want %v", c.name, c.tags, got, c.want)
 		}

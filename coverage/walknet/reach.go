@@ -57,7 +57,10 @@ func NewReach(ctx context.Context, g *Graph, cells []coverage.Cell, speed covera
 	}
 	g.buildTree()
 
-	// Snap in parallel: every cell is independent.
+	// Snap in parallel: every cell is independent. Cells go in the order
+	// of their centres along a Hilbert curve, so that consecutive searches
+	// meet the same branches of the index and segments in the cache.
+	order := g.tree.hilbertOrder(len(cells), func(i int) orb.Point { return cells[i].Pos })
 	workers := runtime.GOMAXPROCS(0)
 	const chunk = 256
 	var next, done atomic.Int64
@@ -73,7 +76,7 @@ func NewReach(ctx context.Context, g *Graph, cells []coverage.Cell, speed covera
 					return
 				}
 				hi := min(lo+chunk, len(cells))
-				for i := lo; i < hi; i++ {
+				for _, i := range order[lo:hi] {
 					r.cellSnap[i] = g.nearest(cells[i].Pos, r.maxSnap)
 				}
 				d := done.Add(int64(hi - lo))

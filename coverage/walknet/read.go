@@ -10,12 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
+	"math/bits"
 	"slices"
 	"sync/atomic"
 
 	"github.com/paulmach/osm"
-	"github.com/paulmach/osm/osmpbf"
 	"github.com/paulmach/osm/osmxml"
 )
 
@@ -26,6 +25,7 @@ type osmData struct {
 	wayOff   []int   // way i is wayNodes[wayOff[i]:wayOff[i+1]]
 	waysRead int64   // ways of any kind seen
 
+	ref      []int32 // wayNodes[i] is ids[ref[i]]
 	ids      []int64 // distinct node ids used by walkable ways, ascending
 	lon, lat []float64
 	found    []bool // whether the file held the node's coordinates
@@ -127,69 +127,6 @@ func readOSM(ctx context.Context, r io.Reader, rs io.ReadSeeker, size int64, nam
 	return nil, fmt.Errorf("walknet: %s: not an OSM file (neither OSM XML nor OSM PBF)", name)
 }
 
-// readPBF reads a PBF file in two passes: the walkable ways first (their
-// tags filtered inside the parallel decoders), then the coordinates of only
-// the nodes those ways use (looked up inside the decoders, which emit
-// nothing).
-func readPBF(ctx context.Context, rs io.ReadSeeker, start, size int64, name string, opt Options) (*osmData, error) {
-	procs := runtime.GOMAXPROCS(0)
-	d := &osmData{wayOff: []int{0}}
-	if _, err := rs.Seek(start, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("walknet: %s: %w", name, err)
-	}
-
-	// Pass 1: walkable ways.
-	var waysRead atomic.Int64
-	pr := &progressReader{r: rs, total: size, stage: "read ways", fn: opt.Progress}
-	sc := osmpbf.New(ctx, pr, procs)
-	sc.SkipNodes, sc.SkipRelations = true, true
-	sc.FilterWay = func(w *osm.Way) bool {
-		waysRead.Add(1)
-		return len(w.Nodes) >= 2 && Walkable(w.Tags)
-	}
-	for sc.Scan() {
-		w, ok := sc.Object().(*osm.Way)
-		if !ok {
-			continue
-		}
-		for _, n := range w.Nodes {
-			d.wayNodes = append(d.wayNodes, int64(n.ID))
-		}
-		d.wayOff = append(d.wayOff, len(d.wayNodes))
-	}
-	err := sc.Err()
-	sc.Close()
-	if err != nil {
-		return nil, pbfError(ctx, name, err)
-	}
-	d.waysRead = waysRead.Load()
-	d.index()
-
-	// Pass 2: coordinates of the nodes used by walkable ways. Each decoder
-	// writes the coordinates of a node it finds into that node's own slot;
-	// a node id appears once in a non-history file.
-	if _, err := rs.Seek(start, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("walknet: %s: %w", name, err)
-	}
-	pr = &progressReader{r: rs, total: size, stage: "read nodes", fn: opt.Progress}
-	sc = osmpbf.New(ctx, pr, procs)
-	sc.SkipWays, sc.SkipRelations = true, true
-	sc.FilterNode = func(n *osm.Node) bool {
-		if i, ok := slices.BinarySearch(d.ids, int64(n.ID)); ok {
-			d.lon[i], d.lat[i], d.found[i] = n.Lon, n.Lat, true
-		}
-		return false
-	}
-	for sc.Scan() {
-	}
-	err = sc.Err()
-	sc.Close()
-	if err != nil {
-		return nil, pbfError(ctx, name, err)
-	}
-	return d, nil
-}
-
 func pbfError(ctx context.Context, name string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("walknet: %s: %w", name, ctx.Err())
@@ -268,12 +205,34 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
-// index lists the distinct node ids of the walkable ways and allocates
-// their coordinate slots.
+// index lists the distinct node ids of the walkable ways, allocates their
+// coordinate slots and numbers each way node reference by its id's place
+// (one radix sort of the references instead of a sort and a search per
+// reference).
 func (d *osmData) index() {
-	d.ids = slices.Clone(d.wayNodes)
-	slices.Sort(d.ids)
-	d.ids = slices.Compact(d.ids)
+	n := len(d.wayNodes)
+	d.ref = make([]int32, n)
+	if n == 0 {
+		d.ids, d.lon, d.lat, d.found = nil, nil, nil, nil
+		return
+	}
+	lo, hi := d.wayNodes[0], d.wayNodes[0]
+	for _, id := range d.wayNodes {
+		lo, hi = min(lo, id), max(hi, id)
+	}
+	keys := make([]uint64, n)
+	order := make([]int32, n)
+	for i, id := range d.wayNodes {
+		keys[i], order[i] = uint64(id-lo), int32(i) // id-lo wraps into the right order
+	}
+	keys, order = radixSort(keys, order, bits.Len64(uint64(hi-lo)))
+	d.ids = make([]int64, 0, n/2)
+	for k, pos := range order {
+		if k == 0 || keys[k] != keys[k-1] {
+			d.ids = append(d.ids, d.wayNodes[pos])
+		}
+		d.ref[pos] = int32(len(d.ids) - 1)
+	}
 	d.ids = slices.Clip(d.ids)
 	d.lon = make([]float64, len(d.ids))
 	d.lat = make([]float64, len(d.ids))
