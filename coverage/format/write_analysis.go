@@ -234,7 +234,7 @@ func WriteSummaryJSON(w io.Writer, r *coverage.Result, ex Extras) error {
 		}
 	}
 	if len(extra) > 0 {
-		eb, err := json.MarshalIndent(extra, "  ", "  ")
+		eb, err := json.MarshalIndent(extra, "", "  ")
 		if err != nil {
 			return err
 		}

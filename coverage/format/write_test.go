@@ -447,8 +447,8 @@ func TestWriteChangesCSVReadsBack(t *testing.T) {
 	for range 20 {
 		r := writerResult(rng, 60)
 		for i := range r.Cells {
-			// Head counts to a millionth of a person hold up to 9.2e12
-			// people (int64 millionths).
+			// Keep head counts where a millionth of a person is still
+			// a distinct float, so that sums read back exactly.
 			r.Cells[i].Population = min(r.Cells[i].Population, 1e9+0.125)
 		}
 		changes, _ := randomChanges(rng, r)
@@ -511,5 +511,30 @@ func TestWriteChangesCSVReadsBack(t *testing.T) {
 		if k != len(rows) {
 			t.Fatalf("%d rows after the last event", len(rows)-k)
 		}
+	}
+}
+
+// summary.json merges the reach model's and the tiers' members into the
+// same object, indented as the rest: every top-level key two spaces in.
+func TestSummaryJSONIndent(t *testing.T) {
+	r := &coverage.Result{Settings: coverage.DefaultSettings, Mode: "network"}
+	var b bytes.Buffer
+	ex := Extras{Stats: map[string]any{"nodes": 3}, More: map[string]any{"crow_share_covered": 0.5, "access": "2sfca"}}
+	if err := WriteSummaryJSON(&b, r, ex); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		for _, k := range []string{`"access"`, `"crow_share_covered"`, `"network"`, `"mode"`} {
+			if strings.HasPrefix(strings.TrimLeft(line, " "), k+":") && !strings.HasPrefix(line, "  "+k) {
+				t.Errorf("top-level %s indented as %q", k, line)
+			}
+		}
+	}
+	if m["access"] != "2sfca" || m["network"].(map[string]any)["nodes"] != float64(3) {
+		t.Errorf("summary %v", m)
 	}
 }
