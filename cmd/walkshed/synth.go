@@ -47,11 +47,11 @@ func runSynth(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	err = b.Add("stations.csv", func(w io.Writer) error {
-		if _, err := io.WriteString(w, "id,tier,lon,lat\n"); err != nil {
+		if _, err := io.WriteString(w, "id,tier,capacity,lon,lat\n"); err != nil {
 			return err
 		}
 		for _, s := range st.Stations {
-			if _, err := fmt.Fprintf(w, "%s,%s,%s,%s\n", s.ID, s.Tier, strconv.FormatFloat(s.Pos[0], 'f', 7, 64), strconv.FormatFloat(s.Pos[1], 'f', 7, 64)); err != nil {
+			if _, err := fmt.Fprintf(w, "%s,%s,%g,%s,%s\n", s.ID, s.Tier, s.Capacity, strconv.FormatFloat(s.Pos[0], 'f', 7, 64), strconv.FormatFloat(s.Pos[1], 'f', 7, 64)); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
@@ -143,7 +144,6 @@ func Generate(cfg Config) (Study, error) {
 		cum[i] = c
 	}
 	stations := make([]coverage.Station, cfg.Stations)
-	tiers := []string{"station", "station", "station", "point", "centre"}
 	for k := range stations {
 		i := sort.SearchFloat64s(cum, rng.Float64()*c)
 		if i >= len(cells) {
@@ -152,9 +152,60 @@ func Generate(cfg Config) (Study, error) {
 		p := cells[i].Pos
 		p[0] += (rng.Float64() - 0.5) * 0.1 / kmPerDegLon
 		p[1] += (rng.Float64() - 0.5) * 0.1 / kmPerDegLat
-		stations[k] = coverage.Station{ID: fmt.Sprintf("S%05d", k+1), Tier: tiers[rng.IntN(len(tiers))], Pos: p}
+		// One draw per station is kept from earlier versions, so that the
+		// same seed still places every station where it did.
+		_ = rng.IntN(5)
+		tier, capacity := Hierarchy(k, cfg.Stations)
+		stations[k] = coverage.Station{ID: fmt.Sprintf("S%05d", k+1), Tier: tier, Capacity: capacity, Pos: p}
 	}
 	return Study{Stations: stations, Cells: cells}, nil
+}
+
+// Tiers is the synthetic city's station hierarchy, from the top, as
+// Shanghai's: 16 district centres, 215 subdistrict and town centres, about
+// 6,000 neighbourhood stations, and the rest in office towers, parks and
+// waterfronts, of 12,457 in all; with the walking threshold a planner would
+// give each (GB 50180-2018's nested life circles) and the people each kind
+// is built to serve.
+var Tiers = []struct {
+	Name     string
+	Minutes  float64
+	Share    float64 // of all stations
+	Capacity float64 // people
+}{
+	{"district", 30, 16.0 / 12457, 40000},
+	{"subdistrict", 15, 215.0 / 12457, 8000},
+	{"neighbourhood", 10, 6000.0 / 12457, 1500},
+	{"building", 5, 0, 300}, // the rest
+}
+
+// TierSpec is Tiers as walkshed's --tiers flag takes it.
+func TierSpec() string {
+	var parts []string
+	for _, t := range Tiers {
+		parts = append(parts, fmt.Sprintf("%s=%g", t.Name, t.Minutes))
+	}
+	return strings.Join(parts, ",")
+}
+
+// Hierarchy gives station k of n its tier and capacity: the stations are
+// placed independently, so the first ones in the list take the top tiers
+// in their shares (at least one district centre in any city of four or
+// more stations).
+func Hierarchy(k, n int) (string, float64) {
+	top := 0
+	for _, t := range Tiers[:len(Tiers)-1] {
+		count := int(math.Round(t.Share * float64(n)))
+		if count == 0 && t.Name == "district" && n >= 4 {
+			count = 1
+		}
+		top += count
+		if k < top {
+			return t.Name, t.Capacity
+		}
+	}
+	last := Tiers[len(Tiers)-1]
+	return last.Name, last.Capacity
 }
 
 // blockNoise maps a block id to [0, 1) with a SplitMix64 finaliser.

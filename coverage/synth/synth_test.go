@@ -43,3 +43,31 @@ func TestGenerateSmallIsExactAndDeterministic(t *testing.T) {
 		t.Fatal("stations differ")
 	}
 }
+
+// The Shanghai-scale city has Shanghai's hierarchy: 16 district centres,
+// 215 subdistrict centres, 6,000 neighbourhood stations and 6,226 others,
+// each with its capacity; small cities keep a district centre.
+func TestHierarchy(t *testing.T) {
+	count := map[string]int{}
+	capacity := map[string]float64{}
+	for k := range 12457 {
+		tier, c := Hierarchy(k, 12457)
+		count[tier]++
+		capacity[tier] = c
+	}
+	want := map[string]int{"district": 16, "subdistrict": 215, "neighbourhood": 6000, "building": 6226}
+	for tier, n := range want {
+		if count[tier] != n {
+			t.Errorf("%s: %d stations, want %d", tier, count[tier], n)
+		}
+	}
+	if capacity["district"] != 40000 || capacity["building"] != 300 {
+		t.Errorf("capacities %v", capacity)
+	}
+	if tier, _ := Hierarchy(0, 10); tier != "district" {
+		t.Errorf("a city of 10 stations starts with %q, want a district centre", tier)
+	}
+	if got := TierSpec(); got != "district=30,subdistrict=15,neighbourhood=10,building=5" {
+		t.Errorf("TierSpec() = %q", got)
+	}
+}
