@@ -95,7 +95,11 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	m := sf.manifest("analyze", args)
 	tf.record(m)
-	err = writeResult(sf.out, res, ex, formats, gpkg.WriteOptions{Run: l.run, CRS: sf.stations.datum}, sf.networkState(), more, m)
+	gopt := gpkg.WriteOptions{Run: l.run, CRS: sf.stations.datum}
+	if tx := ex.Tiers; tx != nil {
+		gopt.Tiers = &gpkg.Tiers{Result: tx.Result, Named: tx.Named, Catchments: tx.Catchments, Access: tx.Access}
+	}
+	err = writeResult(sf.out, res, ex, formats, gopt, sf.networkState(), more, m)
 	end()
 	if err != nil {
 		return err

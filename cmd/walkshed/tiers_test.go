@@ -97,11 +97,12 @@ func checkTiers(t *testing.T, mode, method string) {
 	out := filepath.Join(dir, "out")
 	code, stdout, stderr := walkshed(t, "analyze", "--stations", stations, "--population", population,
 		"--tiers", "district=12,subdistrict=8,neighbourhood=5", "--tier-mode", mode, "--access", method,
-		"--out", out, "--quiet", "--format", "csv")
+		"--out", out, "--quiet", "--format", "csv,gpkg")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	cells := readCSV(t, filepath.Join(out, "cells.csv"))
+	sameTiersInGeoPackage(t, out)
 	serves := func(own, tier int) bool {
 		if mode == "separate" {
 			return own == tier

@@ -1,23 +1,218 @@
 package gpkg
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/paulmach/orb"
+	"github.com/uber/h3-go/v4"
 	"github.com/walkshed/walkshed/coverage"
 )
 
 // layersOf lays out the feature tables for r: stations, cells and gaps
 // always; areas and proposals when there are any.
 func layersOf(r *coverage.Result, opt WriteOptions) []layer {
-	ls := []layer{stationsLayer(r), cellsLayer(r, opt.Snap), gapsLayer(r)}
+	ls := []layer{tierStations(stationsLayer(r), opt.Tiers), tierCells(cellsLayer(r, opt.Snap), opt.Tiers), gapsLayer(r)}
 	if len(r.Areas) > 0 {
 		ls = append(ls, areasLayer(r))
 	}
 	if len(opt.Proposals) > 0 {
 		ls = append(ls, proposalsLayer(opt.Proposals))
 	}
+	if tx := opt.Tiers; tx != nil && tx.Catchments != nil {
+		ls = append(ls, catchmentsLayer(tx))
+	}
 	return ls
+}
+
+// Tiers is a tiered analysis's additions to the layers: every tier's
+// walking times and coverage per cell, the accessibility index per cell,
+// and each station's catchment and load.
+type Tiers struct {
+	Result *coverage.TierResult // of the Result's cells and stations, in the same order
+	// Named adds minutes_<tier>, covered_<tier> and fully_served to the
+	// cells; false for the single unnamed tier of an accessibility-only run.
+	Named bool
+	// Catchments, one per station, add capacity, served_population,
+	// potential_population, load and overloaded to the stations and the
+	// catchments layer; nil for none.
+	Catchments []coverage.Catchment
+	Access     []float64 // each cell's accessibility index; nil for none
+}
+
+// check reports tiers that do not match r (nil tiers match anything).
+func (tx *Tiers) check(r *coverage.Result) error {
+	if tx == nil {
+		return nil
+	}
+	tr := tx.Result
+	switch {
+	case tr == nil:
+		return fmt.Errorf("tiers without a tier result")
+	case len(tr.Cells) != len(r.Cells):
+		return fmt.Errorf("%d cells but %d in the tier result", len(r.Cells), len(tr.Cells))
+	case len(tr.Stations) != len(r.Stations) || len(tr.StationTier) != len(r.Stations):
+		return fmt.Errorf("%d stations but %d in the tier result", len(r.Stations), len(tr.Stations))
+	case tx.Catchments != nil && len(tx.Catchments) != len(r.Stations):
+		return fmt.Errorf("%d stations but %d catchments", len(r.Stations), len(tx.Catchments))
+	case tx.Access != nil && len(tx.Access) != len(r.Cells):
+		return fmt.Errorf("%d cells but %d access values", len(r.Cells), len(tx.Access))
+	}
+	for t, tc := range tr.Tiers {
+		if len(tc.Access) != len(r.Cells) {
+			return fmt.Errorf("%d cells but %d walking times for tier %d", len(r.Cells), len(tc.Access), t+1)
+		}
+	}
+	return nil
+}
+
+// tierCells adds to the cells layer minutes_<tier> (NULL: no station
+// reached) and covered_<tier> for every tier and fully_served when the
+// tiers are named, and access when given.
+func tierCells(l layer, tx *Tiers) layer {
+	if tx == nil || (!tx.Named && tx.Access == nil) {
+		return l
+	}
+	tr := tx.Result
+	base := len(l.cols)
+	if tx.Named {
+		for _, tc := range tr.Tiers {
+			l.cols = append(l.cols, column{"minutes_" + tc.Tier.Name, "REAL"}, column{"covered_" + tc.Tier.Name, "INTEGER"})
+		}
+		l.cols = append(l.cols, column{"fully_served", "INTEGER"})
+	}
+	if tx.Access != nil {
+		l.cols = append(l.cols, column{"access", "REAL"})
+	}
+	inner := l.row
+	l.row = func(i int, a []any) orb.Geometry {
+		g := inner(i, a[:base])
+		k := base
+		if tx.Named {
+			for t, tc := range tr.Tiers {
+				a[k], a[k+1] = nullable(tc.Access[i].Minutes), bit(tr.Covered(t, i))
+				k += 2
+			}
+			a[k] = bit(tr.FullyServed(i))
+			k++
+		}
+		if tx.Access != nil {
+			a[k] = finite(tx.Access[i])
+		}
+		return g
+	}
+	return l
+}
+
+// tierStations adds each station's capacity (NULL: unknown), served and
+// potential population, load (NULL: unknown) and overloaded, and styles
+// the stations by load.
+func tierStations(l layer, tx *Tiers) layer {
+	if tx == nil || tx.Catchments == nil {
+		return l
+	}
+	base := len(l.cols)
+	l.cols = append(l.cols, column{"capacity", "REAL"}, column{"served_population", "REAL"},
+		column{"potential_population", "REAL"}, column{"load", "REAL"}, column{"overloaded", "INTEGER"})
+	l.qml = stationLoadQML()
+	l.description += "; served_population is the people of its own tier it serves, load that over its capacity (NULL: capacity unknown)"
+	inner := l.row
+	l.row = func(i int, a []any) orb.Geometry {
+		g := inner(i, a[:base])
+		c := tx.Catchments[i]
+		a[base] = nil
+		if c.Capacity > 0 {
+			a[base] = c.Capacity
+		}
+		a[base+1], a[base+2], a[base+3], a[base+4] = c.Served, c.Potential, finite(c.Load), bit(c.Overloaded())
+		return g
+	}
+	return l
+}
+
+// catchmentsLayer has one feature per station that serves any cell: the
+// outline of the cells it serves at its own tier (those covered for that
+// tier whose nearest station serving it is this one), one polygon per
+// connected piece.
+func catchmentsLayer(tx *Tiers) layer {
+	tr := tx.Result
+	served := make([][]h3.Cell, len(tr.Stations))
+	for t, tc := range tr.Tiers {
+		for i, a := range tc.Access {
+			j := a.Station
+			if j < 0 || int(j) >= len(tr.Stations) || int(tr.StationTier[j]) != t || !tr.Covered(t, i) {
+				continue
+			}
+			served[j] = append(served[j], tr.Cells[i].H3)
+		}
+	}
+	var stations []int
+	for j, cs := range served {
+		if len(cs) > 0 {
+			stations = append(stations, j)
+		}
+	}
+	return layer{
+		name: "catchments", geomType: "MULTIPOLYGON", qml: catchmentsQML(),
+		description: "what each station serves: the cells of its own tier it is the nearest serving station of, within the tier's threshold",
+		cols: []column{{"station_id", "TEXT"}, {"tier", "TEXT"}, {"cells", "INTEGER"},
+			{"served_population", "REAL"}, {"load", "REAL"}},
+		n: len(stations),
+		row: func(k int, a []any) orb.Geometry {
+			j := stations[k]
+			c := tx.Catchments[j]
+			tier := tr.Stations[j].Tier
+			if tx.Named {
+				tier = tr.Spec.Tiers[tr.StationTier[j]].Name
+			}
+			a[0], a[1], a[2], a[3], a[4] = tr.Stations[j].ID, tier, int64(len(served[j])), c.Served, finite(c.Load)
+			return outline(served[j])
+		},
+	}
+}
+
+// outline dissolves cells into one polygon per connected piece (cells
+// sharing an edge), the pieces in the order of their first cell.
+func outline(cells []h3.Cell) orb.MultiPolygon {
+	in := make(map[h3.Cell]bool, len(cells))
+	for _, c := range cells {
+		in[c] = true
+	}
+	var mp orb.MultiPolygon
+	for _, c := range cells {
+		if !in[c] {
+			continue
+		}
+		delete(in, c)
+		piece := []h3.Cell{c}
+		for q := 0; q < len(piece); q++ {
+			for _, n := range piece[q].GridDisk(1) {
+				if in[n] {
+					delete(in, n)
+					piece = append(piece, n)
+				}
+			}
+		}
+		if p := coverage.Dissolve(piece); len(p) > 0 {
+			mp = append(mp, p)
+		}
+	}
+	return mp
+}
+
+func bit(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// finite returns x, or nil (SQL NULL) when x is NaN or infinite.
+func finite(x float64) any {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return x
 }
 
 func stationsLayer(r *coverage.Result) layer {

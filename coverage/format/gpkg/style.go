@@ -27,6 +27,9 @@ var (
 	areaLine = rgb{60, 60, 60}
 	station  = rgb{31, 90, 200}
 	proposed = rgb{160, 30, 190}
+	loadOK   = rgb{26, 152, 80}
+	loadHigh = rgb{253, 141, 60}
+	loadOver = rgb{215, 48, 39}
 )
 
 // noReachValue stands for NULL minutes in the renderer's expression.
@@ -133,4 +136,36 @@ func proposalsQML() string {
 		`<rendering drawLabels="1" obstacle="1" obstacleFactor="1" obstacleType="0" scaleVisibility="0" upsidedownLabels="0" displayAll="1" limitNumLabels="0" mergeLines="0" minFeatureSize="0" fontLimitPixelSize="0" zIndex="0"/>` +
 		`</settings></labeling>` + "\n"
 	return qmlDoc(singleSymbol(markerSymbol("0", "star", proposed, 4.5))+label, true)
+}
+
+// stationLoadQML grades stations by load (served ÷ capacity): green below
+// 0.8, orange up to 1, red above, grey where the capacity is unknown.
+func stationLoadQML() string {
+	type rng struct {
+		lo, hi float64
+		c      rgb
+		label  string
+	}
+	rs := []rng{
+		{noReachValue, noReachValue, noReach, "capacity unknown"},
+		{0, 0.8, loadOK, "load < 0.8"},
+		{0.8, 1, loadHigh, "load 0.8–1"},
+		{1, 1e12, loadOver, "overloaded (load > 1)"},
+	}
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	var ranges, syms strings.Builder
+	for i, r := range rs {
+		n := strconv.Itoa(i)
+		fmt.Fprintf(&ranges, `<range lower="%s" upper="%s" symbol="%s" label="%s" render="true"/>`,
+			f(r.lo), f(r.hi), n, html.EscapeString(r.label))
+		syms.WriteString(markerSymbol(n, "circle", r.c, 2.6))
+	}
+	attr := html.EscapeString(fmt.Sprintf(`coalesce("load", %d)`, noReachValue))
+	return qmlDoc(`<renderer-v2 type="graduatedSymbol" attr="`+attr+`" graduatedMethod="GraduatedColor" symbollevels="0" enableorderby="0" forceraster="0">`+
+		`<ranges>`+ranges.String()+`</ranges><symbols>`+syms.String()+`</symbols><mode name="manual"/><rotation/><sizescale/></renderer-v2>`+"\n", false)
+}
+
+// catchmentsQML draws catchments as outlines in the stations' colour.
+func catchmentsQML() string {
+	return qmlDoc(singleSymbol(fillSymbol("0", station, "no", station, "solid", 0.5)), false)
 }

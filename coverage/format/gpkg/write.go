@@ -56,6 +56,10 @@ type WriteOptions struct {
 	// straight-line mode): the result's store keeps both for updates.
 	CRS     string
 	Network *NetworkFacts
+	// Tiers is a tiered analysis of the same cells and stations, adding
+	// tier and access columns to cells, load figures to stations and the
+	// catchments layer; nil for none.
+	Tiers *Tiers
 }
 
 // failHook, when set by tests, is called after each stage; an error it
@@ -77,6 +81,9 @@ func Write(path string, r *coverage.Result, opt WriteOptions) (err error) {
 	}
 	if r.InReach != nil && len(r.InReach) != len(r.Cells) {
 		return fmt.Errorf("gpkg: writing %s: %d cells but %d in-reach counts", path, len(r.Cells), len(r.InReach))
+	}
+	if err := opt.Tiers.check(r); err != nil {
+		return fmt.Errorf("gpkg: writing %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
