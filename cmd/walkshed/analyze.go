@@ -199,7 +199,7 @@ func writeResult(dir string, r *coverage.Result, ex format.Extras, f format.Form
 			return err
 		}
 		if len(r.Areas) > 0 {
-			if err := add("areas.csv", func(w io.Writer) error { return format.WriteAreasCSV(w, r) }); err != nil {
+			if err := add("areas.csv", func(w io.Writer) error { return format.WriteTierAreasCSV(w, r, ex.Tiers) }); err != nil {
 				return err
 			}
 		}
@@ -619,12 +619,48 @@ func (t *tierFlags) analyze(ctx context.Context, l *loaded, res *coverage.Result
 		return nil, err
 	}
 	tx := &format.TierExtras{Result: tr, Catchments: coverage.Catchments(tr, sr), Named: t.named, Method: t.method}
+	if t.named {
+		tx.Gaps, tx.Areas = tierGapsAndAreas(res, tr, l.study.Areas)
+	}
 	if t.method != 0 {
 		if tx.Access, err = coverage.Accessibility(ctx, tr, sr, t.method); err != nil {
 			return nil, err
 		}
 	}
 	return tx, nil
+}
+
+// tierGapsAndAreas finds every tier's gaps and area summaries. The bottom
+// tier's are the result's own; each tier above is a shallow copy of the
+// result with the tier's walking times and threshold. The copy shares the
+// result's cell-edge cache: it is keyed by cell, so the copy only adds the
+// same entries the result would compute, and nothing else it writes
+// (Gaps, Areas, the cells' areas) reaches the result.
+func tierGapsAndAreas(res *coverage.Result, tr *coverage.TierResult, areas []coverage.Area) ([][]coverage.Gap, [][]coverage.AreaSummary) {
+	bottom := len(tr.Tiers) - 1
+	gaps := make([][]coverage.Gap, len(tr.Tiers))
+	var sums [][]coverage.AreaSummary
+	if len(res.Areas) > 0 {
+		sums = make([][]coverage.AreaSummary, len(tr.Tiers))
+	}
+	for k, tc := range tr.Tiers {
+		if k == bottom {
+			gaps[k] = res.Gaps
+			if sums != nil {
+				sums[k] = res.Areas
+			}
+			continue
+		}
+		c := *res
+		c.Access = tc.Access
+		c.Settings.Minutes = tc.Tier.Minutes
+		c.Gaps = coverage.FindGaps(&c)
+		gaps[k] = c.Gaps
+		if sums != nil {
+			sums[k] = coverage.SummarizeAreasOf(&c, areas, res.CellAreas())
+		}
+	}
+	return gaps, sums
 }
 
 // record adds the tier settings to the manifest.
@@ -643,9 +679,13 @@ func (t *tierFlags) record(m *manifest) {
 func printTiers(w io.Writer, tx *format.TierExtras) {
 	tr := tx.Result
 	if tx.Named {
-		for _, tc := range tr.Tiers {
-			fmt.Fprintf(w, "tier %-14s %s min: %s, %.1f%% covered by %s\n", tc.Tier.Name, fmtNum(float64(tc.Tier.Minutes)),
+		for t, tc := range tr.Tiers {
+			fmt.Fprintf(w, "tier %-14s %s min: %s, %.1f%% covered by %s", tc.Tier.Name, fmtNum(float64(tc.Tier.Minutes)),
 				nof(tc.Totals.CoveredPopulation, "person", "people"), 100*tc.Totals.Share(), nof(tc.Stations, "station", "stations"))
+			if t < len(tx.Gaps) {
+				fmt.Fprintf(w, ", %s", nof(len(tx.Gaps[t]), "gap", "gaps"))
+			}
+			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "fully served %s, %.1f%% (covered for every tier)\n", nof(tr.Full.CoveredPopulation, "person", "people"), 100*tr.Full.Share())
 	}

@@ -22,6 +22,7 @@ type proposeFlags struct {
 	candidates string
 	candWhere  string
 	minSpacing float64
+	tier       string // --tier: the tier the new sites are of (with --tiers)
 
 	costs  string
 	radius float64
@@ -34,6 +35,7 @@ func (p *proposeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.candidates, "candidates", "", "candidate sites `FILE` (points; default: centres of populated cells and their neighbours)")
 	fs.StringVar(&p.candWhere, "candidates-where", "", "keep only candidates passing `COND`")
 	fs.Float64Var(&p.minSpacing, "min-spacing", 0, "least distance between two new sites, metres")
+	fs.StringVar(&p.tier, "tier", "", "with --tiers: propose stations of tier `T`, maximising the people newly covered for T (default: the bottom tier)")
 	fs.StringVar(&p.costs, "costs", "", "optimise over a precomputed cost `TABLE` (CSV: demand id, site id, cost, weight) instead of a study")
 	fs.Float64Var(&p.radius, "radius", 0, "cost-table mode: a site reaches a demand when cost <= `R` (the table's unit)")
 	fs.StringVar(&p.cols.Demand, "demand-col", site.DefaultCostColumns.Demand, "cost-table demand id column")
@@ -83,10 +85,12 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("propose", stderr)
 	var sf studyFlags
 	var pf proposeFlags
+	var tf tierFlags
 	sf.register(fs)
+	tf.register(fs, &sf)
 	pf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: walkshed propose --stations FILE --population FILE [--network FILE] (--add K | --target SHARE) --out DIR [flags]\n"+
+		fmt.Fprintln(stderr, "usage: walkshed propose --stations FILE --population FILE [--network FILE] [--tiers SPEC [--tier T]] (--add K | --target SHARE) --out DIR [flags]\n"+
 			"       walkshed propose --costs TABLE.csv --radius R (--add K | --target SHARE) --out DIR")
 		fs.PrintDefaults()
 	}
@@ -97,6 +101,23 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if err := pf.check(given); err != nil {
 		return err
+	}
+	if given["access"] {
+		return usagef("--access does not go with propose")
+	}
+	if err := tf.parse(&sf, given["minutes"]); err != nil {
+		return err
+	}
+	tier := -1 // the tier proposed for, an index into tf.spec.Tiers; -1: no tiers
+	switch {
+	case given["tier"] && !tf.named:
+		return usagef("--tier needs --tiers")
+	case tf.named && given["tier"]:
+		if tier = tf.spec.Index(pf.tier); tier < 0 {
+			return usagef("--tier %q is not one of the tiers in --tiers (%s)", pf.tier, tf.specText())
+		}
+	case tf.named:
+		tier = len(tf.spec.Tiers) - 1
 	}
 	ctx := context.Background()
 	bar := newProgress(stderr, sf.quiet)
@@ -118,9 +139,27 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ex := extrasOf(l.reach)
 	covered := make([]bool, len(res.Cells))
-	for i := range covered {
-		covered[i] = res.Covered(i)
+	limit := l.study.Settings.Minutes
+	if tier >= 0 {
+		// The cells already covered for the tier, by the stations serving
+		// it; the new sites reach as far as its threshold.
+		end = bar.step("tiers and catchments")
+		ex.Tiers, err = tf.analyze(ctx, l, res)
+		end()
+		if err != nil {
+			return err
+		}
+		tr := ex.Tiers.Result
+		for i := range covered {
+			covered[i] = tr.Covered(tier, i)
+		}
+		limit = tf.spec.Tiers[tier].Minutes
+	} else {
+		for i := range covered {
+			covered[i] = res.Covered(i)
+		}
 	}
 	var cands []site.Candidate
 	if pf.candidates != "" {
@@ -142,13 +181,13 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	} else if cands, err = site.DefaultCandidates(res.Cells); err != nil {
 		return err
 	}
-	prob, err := site.Build(ctx, l.reach, res.Cells, covered, cands, l.study.Settings.Minutes, bar.count("candidates"))
+	prob, err := site.Build(ctx, l.reach, res.Cells, covered, cands, limit, bar.count("candidates"))
 	if err != nil {
 		return err
 	}
 	bar.done()
 	if prob.NumSites() == 0 && pf.candidates != "" {
-		return fmt.Errorf("%s: no usable candidate: none of the %d points reaches an uncovered populated cell within %g minutes", pf.candidates, len(cands), sf.minutes)
+		return fmt.Errorf("%s: no usable candidate: none of the %d points reaches an uncovered populated cell within %g minutes", pf.candidates, len(cands), float64(limit))
 	}
 	end = bar.step("choosing sites")
 	plan, err := pf.solve(ctx, prob, bar)
@@ -156,17 +195,33 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ex := extrasOf(l.reach)
-	extra := site.Extra{"mode": res.Mode, "minutes": sf.minutes, "speed_kmh": sf.speed, "res": sf.res}
+	extra := site.Extra{"mode": res.Mode, "minutes": float64(limit), "speed_kmh": sf.speed, "res": sf.res}
+	if tier >= 0 {
+		extra["tier"] = tf.spec.Tiers[tier].Name
+		extra["tiers"] = tf.specText()
+		extra["tier_mode"] = tf.mode
+	}
 	more := []extraFile{
 		{"sites.csv", func(w io.Writer) error { return site.WriteSitesCSV(w, plan) }},
 		{"curve.csv", func(w io.Writer) error { return site.WriteCurveCSV(w, plan) }},
 		{"proposal.json", func(w io.Writer) error { return site.WriteProposalJSON(w, plan, extra) }},
 		{"sites.geojson", func(w io.Writer) error { return site.WriteSitesGeoJSON(w, plan) }},
 	}
-	gopt := gpkg.WriteOptions{Run: append(l.run, proposeFacts(&pf)...), Proposals: proposalsLayer(plan), CRS: sf.stations.datum}
+	run := append(l.run, proposeFacts(&pf)...)
+	if tier >= 0 {
+		run = append(run, gpkg.KeyValue{Key: "tiers", Value: tf.specText()}, gpkg.KeyValue{Key: "tier_mode", Value: tf.mode},
+			gpkg.KeyValue{Key: "tier", Value: tf.spec.Tiers[tier].Name})
+	}
+	gopt := gpkg.WriteOptions{Run: run, Proposals: proposalsLayer(plan), CRS: sf.stations.datum}
+	if tx := ex.Tiers; tx != nil {
+		gopt.Tiers = &gpkg.Tiers{Result: tx.Result, Named: tx.Named, Catchments: tx.Catchments}
+	}
 	m := sf.manifest("propose", args)
 	m.input("candidates", pf.candidates)
+	tf.record(m)
+	if tier >= 0 {
+		m.set("tier", tf.spec.Tiers[tier].Name)
+	}
 	pf.describe(m)
 	end = bar.step("writing the outputs")
 	err = writeResult(sf.out, res, ex, formats, gopt, sf.networkState(), more, m)
@@ -174,13 +229,32 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if tier >= 0 {
+		printTier(stdout, tf.spec, tier)
+	}
 	printPlan(stdout, plan, len(cands), "people")
 	fmt.Fprintf(stdout, "\nwrote %s\n", sf.out)
 	return nil
 }
 
+// printTier says which tier the plan is for and which tiers its new sites
+// also serve.
+func printTier(w io.Writer, spec coverage.TierSpec, tier int) {
+	t := spec.Tiers[tier]
+	fmt.Fprintf(w, "tier        %s, %s min: new %s stations, chosen for the people newly covered for %s alone\n", t.Name, fmtNum(float64(t.Minutes)), t.Name, t.Name)
+	var below []string
+	for k := tier + 1; k < len(spec.Tiers); k++ {
+		if spec.Serves(tier, k) {
+			below = append(below, spec.Tiers[k].Name)
+		}
+	}
+	if len(below) > 0 {
+		fmt.Fprintf(w, "            they also serve %s (inclusive tiers)\n", strings.Join(below, ", "))
+	}
+}
+
 func proposeFromCosts(ctx context.Context, sf *studyFlags, pf *proposeFlags, given map[string]bool, args []string, stdout io.Writer, bar *progress) error {
-	for _, f := range []string{"stations", "population", "network", "candidates", "areas"} {
+	for _, f := range []string{"stations", "population", "network", "candidates", "areas", "tiers", "tier"} {
 		if given[f] {
 			return usagef("--%s does not go with --costs: the cost table already says which site reaches which demand", f)
 		}

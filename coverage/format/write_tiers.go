@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"strconv"
@@ -20,6 +21,12 @@ type TierExtras struct {
 	// single unnamed tier of an accessibility-only run, which adds no
 	// per-tier columns.
 	Named bool
+	// Gaps are each tier's gaps, ranked as Result.Gaps (the bottom tier's
+	// are the result's own); nil when not found.
+	Gaps [][]coverage.Gap
+	// Areas are each tier's area summaries, in the order of Result.Areas
+	// (the bottom tier's are the result's own); nil without areas.
+	Areas [][]coverage.AreaSummary
 }
 
 // appendTierHeader appends cells.csv's tier columns to its header:
@@ -74,12 +81,26 @@ func appendBit(buf []byte, b bool) []byte {
 
 // TierJSON is one tier in summary.json's tiers list.
 type TierJSON struct {
-	Name              string  `json:"name"`
-	Minutes           float64 `json:"minutes"`
-	Stations          int     `json:"stations"`
-	PopulationCovered float64 `json:"population_covered"`
-	ShareCovered      float64 `json:"share_covered"`
+	Name              string        `json:"name"`
+	Minutes           float64       `json:"minutes"`
+	Stations          int           `json:"stations"`
+	PopulationCovered float64       `json:"population_covered"`
+	ShareCovered      float64       `json:"share_covered"`
+	Gaps              int           `json:"gaps"`
+	LargestGaps       []TierGapJSON `json:"largest_gaps"`
 }
+
+// TierGapJSON is one of a tier's largest gaps in summary.json.
+type TierGapJSON struct {
+	ID         int     `json:"id"`
+	Population float64 `json:"population"`
+	Cells      int     `json:"cells"`
+	Lon        float64 `json:"lon"`
+	Lat        float64 `json:"lat"`
+}
+
+// largestTierGaps is how many of a tier's gaps summary.json lists.
+const largestTierGaps = 5
 
 // TierSummary is what a tiered analysis adds to summary.json: tiers (from
 // the top), tier_mode, fully_served_population and fully_served_share when
@@ -92,6 +113,15 @@ func TierSummary(tx *TierExtras) map[string]any {
 		for t, tc := range tr.Tiers {
 			tiers[t] = TierJSON{Name: tc.Tier.Name, Minutes: float64(tc.Tier.Minutes), Stations: tc.Stations,
 				PopulationCovered: tc.Totals.CoveredPopulation, ShareCovered: tc.Totals.Share()}
+			if t < len(tx.Gaps) {
+				gaps := tx.Gaps[t]
+				tiers[t].Gaps = len(gaps)
+				tiers[t].LargestGaps = make([]TierGapJSON, 0, min(len(gaps), largestTierGaps))
+				for _, g := range gaps[:min(len(gaps), largestTierGaps)] {
+					tiers[t].LargestGaps = append(tiers[t].LargestGaps, TierGapJSON{ID: g.ID, Population: g.Population,
+						Cells: len(g.Cells), Lon: round7(g.Point[0]), Lat: round7(g.Point[1])})
+				}
+			}
 		}
 		m["tiers"] = tiers
 		mode := "inclusive"
@@ -106,6 +136,54 @@ func TierSummary(tx *TierExtras) map[string]any {
 		m["access"] = tx.Method.String()
 	}
 	return m
+}
+
+// WriteTierAreasCSV writes areas.csv as WriteAreasCSV does and, when the
+// tiers were named and each tier's area summaries are known, adds
+// covered_<tier> and share_<tier> (4 decimals) for every tier after each
+// row's own columns, which stay the bottom tier's.
+func WriteTierAreasCSV(w io.Writer, r *coverage.Result, tx *TierExtras) error {
+	if tx == nil || !tx.Named || len(tx.Areas) != len(tx.Result.Tiers) {
+		return WriteAreasCSV(w, r)
+	}
+	for _, as := range tx.Areas {
+		if len(as) != len(r.Areas) {
+			return WriteAreasCSV(w, r)
+		}
+	}
+	var base bytes.Buffer
+	if err := WriteAreasCSV(&base, r); err != nil {
+		return err
+	}
+	bw := newErrWriter(w)
+	b := base.Bytes()
+	buf := make([]byte, 0, 256)
+	row, start, quoted := -1, 0, false // row -1 is the header
+	for i, c := range b {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == '\n' && !quoted:
+			buf = append(buf[:0], b[start:i]...)
+			for t, tc := range tx.Result.Tiers {
+				buf = append(buf, ',')
+				if row < 0 {
+					buf = appendCSVField(buf, "covered_"+tc.Tier.Name)
+					buf = append(buf, ',')
+					buf = appendCSVField(buf, "share_"+tc.Tier.Name)
+					continue
+				}
+				a := tx.Areas[t][row]
+				buf = appendNumber(buf, a.CoveredPopulation)
+				buf = append(buf, ',')
+				buf = strconv.AppendFloat(buf, a.Share(), 'f', 4, 64)
+			}
+			buf = append(buf, '\n')
+			bw.bytes(buf)
+			row, start = row+1, i+1
+		}
+	}
+	return bw.err
 }
 
 // WriteStationsCSV writes stations.csv: one row per station with header
