@@ -9,6 +9,9 @@
 # takes from the module root:
 #   # mutant: what the breakage is
 #   # packages: ./coverage/site/ ./cmd/walkshed/
+# and optionally a third, which limits the run to the tests that matter (the
+# command-line package's whole suite takes a minute):
+#   # run: TestTiersMatchBruteForce|TestUpdateRefusesTieredResult
 #
 # Usage: bash .ci/mutants.sh [NAME ...]   (every mutant when none is named)
 set -euo pipefail
@@ -29,6 +32,9 @@ for m in "${files[@]}"; do
   name="$(basename "$m" .diff)"
   what="$(sed -n 's/^# mutant: *//p' "$m" | head -1)"
   pkgs="$(sed -n 's/^# packages: *//p' "$m" | head -1)"
+  runpat="$(sed -n 's/^# run: *//p' "$m" | head -1)"
+  runflag=()
+  if [ -n "$runpat" ]; then runflag=(-run "$runpat"); fi
   if [ -z "$what" ] || [ -z "$pkgs" ]; then
     echo "mutant $name: $m lacks its '# mutant:' or '# packages:' line" >&2
     exit 2
@@ -52,7 +58,7 @@ for m in "${files[@]}"; do
   # Without CI set, tests that need a Debian tool skip as on a developer's
   # machine: what must kill the mutant is the unit tests.
   # shellcheck disable=SC2086
-  if (cd "$work" && env -u CI go test -count=1 $pkgs >"$scratch/$name.log" 2>&1); then
+  if (cd "$work" && env -u CI go test -count=1 "${runflag[@]}" $pkgs >"$scratch/$name.log" 2>&1); then
     echo "mutant $name SURVIVED ($what): go test $pkgs passed with it"
     survived=$((survived + 1))
   else
