@@ -97,7 +97,7 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	tf.record(m)
 	gopt := gpkg.WriteOptions{Run: l.run, CRS: sf.stations.datum}
 	if tx := ex.Tiers; tx != nil {
-		gopt.Tiers = &gpkg.Tiers{Result: tx.Result, Named: tx.Named, Catchments: tx.Catchments, Access: tx.Access}
+		gopt.Tiers = gpkgTiers(tx)
 	}
 	err = writeResult(sf.out, res, ex, formats, gopt, sf.networkState(), more, m)
 	end()
@@ -113,6 +113,11 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nwrote %s\n", sf.out)
 	return nil
+}
+
+// gpkgTiers is what the GeoPackage shows of a service analysis.
+func gpkgTiers(tx *format.TierExtras) *gpkg.Tiers {
+	return &gpkg.Tiers{Result: tx.Result, Named: tx.Named, Catchments: tx.Catchments, Access: tx.Access, Gaps: tx.Gaps}
 }
 
 // extrasOf collects what the reach model adds to the outputs.
@@ -614,16 +619,23 @@ func (t *tierFlags) analyze(ctx context.Context, l *loaded, res *coverage.Result
 		}
 		res.Finish(l.study.Areas)
 	}
-	sr, err := coverage.ReachFromStations(ctx, tr, l.reach)
+	return serviceExtras(ctx, res, tr, l.study.Areas, t.named, t.method, l.reach)
+}
+
+// serviceExtras completes a tier analysis of res's cells and stations:
+// the catchments and loads, every tier's gaps and area summaries when the
+// tiers are named, and the accessibility index when method is set.
+func serviceExtras(ctx context.Context, res *coverage.Result, tr *coverage.TierResult, areas []coverage.Area, named bool, method coverage.AccessMethod, reach coverage.Reach) (*format.TierExtras, error) {
+	sr, err := coverage.ReachFromStations(ctx, tr, reach)
 	if err != nil {
 		return nil, err
 	}
-	tx := &format.TierExtras{Result: tr, Catchments: coverage.Catchments(tr, sr), Named: t.named, Method: t.method}
-	if t.named {
-		tx.Gaps, tx.Areas = tierGapsAndAreas(res, tr, l.study.Areas)
+	tx := &format.TierExtras{Result: tr, Catchments: coverage.Catchments(tr, sr), Named: named, Method: method}
+	if named {
+		tx.Gaps, tx.Areas = tierGapsAndAreas(res, tr, areas)
 	}
-	if t.method != 0 {
-		if tx.Access, err = coverage.Accessibility(ctx, tr, sr, t.method); err != nil {
+	if method != 0 {
+		if tx.Access, err = coverage.Accessibility(ctx, tr, sr, method); err != nil {
 			return nil, err
 		}
 	}

@@ -395,37 +395,3 @@ func TestTierFileMatchesSpec(t *testing.T) {
 		t.Fatalf("the tier file gives another cells.csv than the same tiers on the command line")
 	}
 }
-
-func TestUpdateRefusesTieredResult(t *testing.T) {
-	dir := t.TempDir()
-	stations, population := writeTierStudy(t, dir)
-	events := filepath.Join(dir, "events.csv")
-	if err := os.WriteFile(events, []byte("date,action,id,lon,lat\n2026-01-05,open,N9,10.7500,59.9100\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, formats := range []string{"csv,gpkg", "csv"} {
-		out := filepath.Join(dir, strings.ReplaceAll(formats, ",", "-"))
-		if code, _, stderr := walkshed(t, "analyze", "--stations", stations, "--population", population,
-			"--tiers", "district=12,subdistrict=8,neighbourhood=5", "--out", out, "--quiet", "--format", formats); code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr)
-		}
-		before, _ := os.ReadFile(filepath.Join(out, "cells.csv"))
-		code, _, stderr := walkshed(t, "update", "--from", out, "--events", events, "--quiet")
-		if code != 1 || !strings.Contains(stderr, "made with --tiers district=12,subdistrict=8,neighbourhood=5") ||
-			!strings.Contains(stderr, "rerun analyze with the final station list") {
-			t.Fatalf("%s: update exit %d: %s", formats, code, stderr)
-		}
-		after, _ := os.ReadFile(filepath.Join(out, "cells.csv"))
-		if string(after) != string(before) {
-			t.Fatalf("%s: a refused update changed cells.csv", formats)
-		}
-	}
-	// A result without tiers still updates.
-	out := filepath.Join(dir, "plain")
-	if code, _, stderr := walkshed(t, "analyze", "--stations", stations, "--population", population, "--out", out, "--quiet"); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	if code, _, stderr := walkshed(t, "update", "--from", out, "--events", events, "--quiet"); code != 0 {
-		t.Fatalf("update of a result without tiers: exit %d: %s", code, stderr)
-	}
-}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -86,9 +87,6 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	if spec := tieredResult(src, from); spec != "" {
-		return fmt.Errorf("%s: this result was made with --tiers %s; update does not keep tiers yet: rerun analyze with the final station list", from, spec)
-	}
 	bar := newProgress(stderr, quiet)
 	bar.logTo(verbose, stderr)
 	b, err := format.NewBatch(out)
@@ -196,15 +194,42 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 		}
 		res = st.Result
 	}
+	var svc *service
+	if st != nil && st.Service.Any() {
+		if svc, err = serviceOf(st.Service, res, where); err != nil {
+			return err
+		}
+		if err := svc.checkEvents(evs); err != nil {
+			return err
+		}
+	} else if spec := tieredResult(src, from); spec != "" {
+		return fmt.Errorf("%s: this result was made with --tiers %s and written without its GeoPackage (--format csv); update keeps tiers in walkshed.gpkg: rerun analyze with --format gpkg", from, spec)
+	} else {
+		for _, ev := range evs {
+			if ev.Station.Capacity > 0 {
+				fmt.Fprintf(stderr, "warning: %s: the capacity of %s is not kept: the result was analysed without capacities\n", ev.Source, ev.Station.ID)
+				break
+			}
+		}
+	}
 	before := res.Totals()
 	t0 := time.Now()
 	end = bar.step("applying the events")
-	changes, err := coverage.Update(ctx, res, reach, evs)
+	changes, err := coverage.UpdateServing(ctx, res, reach, evs, svc.serves())
 	end()
 	if err != nil {
 		return err
 	}
 	took := time.Since(t0)
+	if svc != nil {
+		end = bar.step("tiers and catchments")
+		ex.Tiers, err = svc.analyze(ctx, res, reach)
+		end()
+		if err != nil {
+			return err
+		}
+		st.SetTiers(gpkgTiers(ex.Tiers))
+	}
 	if wr, ok := reach.(*walknet.Reach); ok {
 		// summary.json tells, as analyze's does, the stations off the
 		// streets and what the straight line would have said.
@@ -267,6 +292,10 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 	how := "in place"
 	if !inPlace {
 		how = "a copy of " + src
+	}
+	if ex.Tiers != nil {
+		fmt.Fprintln(stdout)
+		printTiers(stdout, ex.Tiers)
 	}
 	fmt.Fprintf(stdout, "\nwrote %s (%s: %s and %s changed, %s rewritten)\n", filepath.Join(out, filepath.Base(src)), how,
 		nof(stats.CellRows, "cell", "cells"), nof(stats.StationsOpened+stats.StationsClosed+stats.StationCounts, "station", "stations"), nof(stats.GapRows, "gap", "gaps"))
@@ -362,7 +391,10 @@ func addExports(b *format.Batch, r *coverage.Result, ex format.Extras, f format.
 			extraFile{"timeline.csv", func(w io.Writer) error { return format.WriteTimelineCSV(w, r, before, changes) }},
 			extraFile{"changes.csv", func(w io.Writer) error { return format.WriteChangesCSV(w, r, changes) }})
 		if len(r.Areas) > 0 {
-			files = append(files, extraFile{"areas.csv", func(w io.Writer) error { return format.WriteAreasCSV(w, r) }})
+			files = append(files, extraFile{"areas.csv", func(w io.Writer) error { return format.WriteTierAreasCSV(w, r, ex.Tiers) }})
+		}
+		if tx := ex.Tiers; tx != nil {
+			files = append(files, extraFile{"stations.csv", func(w io.Writer) error { return format.WriteStationsCSV(w, tx) }})
 		}
 	}
 	if f.CellsGeoJSON {
@@ -466,4 +498,81 @@ func fmtSigned(v float64) string {
 		return "+" + fmtInt(v)
 	}
 	return fmtInt(v)
+}
+
+// service is the tier analysis a stored result was made with, redone after
+// its update.
+type service struct {
+	spec   coverage.TierSpec
+	named  bool
+	method coverage.AccessMethod
+}
+
+// serviceOf reads the stored facts. where names the store in messages.
+func serviceOf(f gpkg.ServiceFacts, res *coverage.Result, where string) (*service, error) {
+	s := &service{spec: coverage.OneTier(res.Settings.Minutes)}
+	if f.Tiers != "" {
+		spec, err := coverage.ParseTierSpec(f.Tiers)
+		if err != nil {
+			return nil, fmt.Errorf("%s: run table: %w", where, err)
+		}
+		switch f.TierMode {
+		case "separate":
+			spec.Separate = true
+		case "inclusive", "":
+		default:
+			return nil, fmt.Errorf("%s: run table: tier_mode %q is not inclusive or separate", where, f.TierMode)
+		}
+		s.spec, s.named = spec, true
+	}
+	if f.Access != "" {
+		m, err := coverage.ParseAccessMethod(f.Access)
+		if err != nil {
+			return nil, fmt.Errorf("%s: run table: access %q: %w", where, f.Access, err)
+		}
+		s.method = m
+	}
+	return s, nil
+}
+
+// checkEvents refuses an opening whose tier is not one of the result's,
+// naming the event's line.
+func (s *service) checkEvents(evs []coverage.Event) error {
+	if !s.named {
+		return nil
+	}
+	for _, ev := range evs {
+		if ev.Action != coverage.Open || s.spec.Index(ev.Station.Tier) >= 0 {
+			continue
+		}
+		names := make([]string, len(s.spec.Tiers))
+		for i, t := range s.spec.Tiers {
+			names[i] = t.Name
+		}
+		if ev.Station.Tier == "" {
+			return fmt.Errorf("%s: opening %s needs a tier (one of %s): the result was analysed with tiers", ev.Source, ev.Station.ID, strings.Join(names, ", "))
+		}
+		return fmt.Errorf("%s: opening %s: tier %q is not one of the result's tiers (%s)", ev.Source, ev.Station.ID, ev.Station.Tier, strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// serves picks the stations whose times the result keeps: with separate
+// tiers, the bottom tier's; otherwise every station (nil).
+func (s *service) serves() func(coverage.Station) bool {
+	if s == nil || !s.named || !s.spec.Separate {
+		return nil
+	}
+	bottom := len(s.spec.Tiers) - 1
+	return func(st coverage.Station) bool { return s.spec.Index(st.Tier) == bottom }
+}
+
+// analyze redoes the tiers, catchments and accessibility of the updated
+// result.
+func (s *service) analyze(ctx context.Context, res *coverage.Result, reach coverage.Reach) (*format.TierExtras, error) {
+	tr, err := coverage.AnalyzeTiers(ctx, res.Cells, res.Stations, s.spec, reach)
+	if err != nil {
+		return nil, err
+	}
+	return serviceExtras(ctx, res, tr, res.AreaInputs(), s.named, s.method, reach)
 }

@@ -24,7 +24,7 @@ type EventOptions struct {
 }
 
 // ReadEvents reads station events from a CSV file with the columns
-// date,action,id,lon,lat and optional name,tier. action is open or close; a
+// date,action,id,lon,lat and optional name,tier,capacity. action is open or close; a
 // close needs only the id. Events are returned in date order (stable, so
 // events of one date keep the file's order); sorted reports whether the file
 // was out of order. It is ReadEventsWith with no options.
@@ -75,6 +75,7 @@ func ReadEventsWith(path string, opt EventOptions) (events []coverage.Event, sor
 	}
 	nameCol, _ := t.column("name", "", nameNames, false)
 	tierCol, _ := t.column("tier", "", tierNames, false)
+	capCol, _ := t.column("capacity", "", capacityNames, false)
 	if len(t.rows) == 0 {
 		return nil, false, fileErr(path, "no events after the header")
 	}
@@ -114,6 +115,15 @@ func ReadEventsWith(path string, opt EventOptions) (events []coverage.Event, sor
 		}
 		if tierCol >= 0 {
 			ev.Station.Tier = strings.TrimSpace(row[tierCol])
+		}
+		if capCol >= 0 {
+			v := row[capCol]
+			if t.decimalComma {
+				v = fromDecimalComma(v)
+			}
+			if ev.Station.Capacity, err = parseCapacity(v, t.header[capCol]); err != nil {
+				return nil, false, lineErr(path, line, "%w", err)
+			}
 		}
 		hasPos := lonCol >= 0 && (strings.TrimSpace(row[lonCol]) != "" || strings.TrimSpace(row[latCol]) != "")
 		if hasPos && ev.Action == coverage.Close {

@@ -22,6 +22,9 @@ func layersOf(r *coverage.Result, opt WriteOptions) []layer {
 	if tx := opt.Tiers; tx != nil && tx.Catchments != nil {
 		ls = append(ls, catchmentsLayer(tx))
 	}
+	if tx := opt.Tiers; tx != nil && tx.Named && tx.Gaps != nil {
+		ls = append(ls, tierGapsLayer(tx))
+	}
 	return ls
 }
 
@@ -38,6 +41,9 @@ type Tiers struct {
 	// catchments layer; nil for none.
 	Catchments []coverage.Catchment
 	Access     []float64 // each cell's accessibility index; nil for none
+	// Gaps are every tier's gaps, in Spec order, for the tier_gaps layer
+	// (with Named); nil for none.
+	Gaps [][]coverage.Gap
 }
 
 // check reports tiers that do not match r (nil tiers match anything).
@@ -57,6 +63,8 @@ func (tx *Tiers) check(r *coverage.Result) error {
 		return fmt.Errorf("%d stations but %d catchments", len(r.Stations), len(tx.Catchments))
 	case tx.Access != nil && len(tx.Access) != len(r.Cells):
 		return fmt.Errorf("%d cells but %d access values", len(r.Cells), len(tx.Access))
+	case tx.Gaps != nil && len(tx.Gaps) != len(tr.Tiers):
+		return fmt.Errorf("%d tiers but gaps for %d", len(tr.Tiers), len(tx.Gaps))
 	}
 	for t, tc := range tr.Tiers {
 		if len(tc.Access) != len(r.Cells) {

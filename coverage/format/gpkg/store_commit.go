@@ -184,6 +184,12 @@ func (s *Store) commit(changes []coverage.Change, run []KeyValue, cs *CommitStat
 		}
 	}
 
+	if s.tiers != nil {
+		if err := s.commitTiers(newFids, when); err != nil {
+			return err
+		}
+	}
+
 	// The run table's figures, then the events.
 	t := r.Totals()
 	kv := []KeyValue{

@@ -39,6 +39,11 @@ type Store struct {
 	// LastEvent is the date of the latest event applied so far (zero when
 	// none).
 	LastEvent time.Time
+	// Service is what the result's tiers, catchments and accessibility
+	// were made with; the stations' capacities are in Result.Stations.
+	Service ServiceFacts
+
+	tiers *Tiers // the service analysis to write, set by SetTiers
 
 	path  string
 	db    *sql.DB
@@ -306,6 +311,14 @@ func (s *Store) load() error {
 	byFid, err := s.readStations(r)
 	if err != nil {
 		return err
+	}
+	if err := s.serviceFacts(run); err != nil {
+		return err
+	}
+	if s.Service.Capacity {
+		if err := s.readCapacities(r); err != nil {
+			return err
+		}
 	}
 	if err := s.readCells(r, cells, byFid, run["store_in_reach"] == "1"); err != nil {
 		return err

@@ -1,0 +1,250 @@
+package gpkg
+
+import (
+	"database/sql"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/paulmach/orb"
+	"github.com/walkshed/walkshed/coverage"
+)
+
+// ServiceFacts is what a result's service analysis was made with, as the
+// run table and the stations layer keep it: the tier spec and mode, the
+// accessibility method, and whether stations carry capacities.
+type ServiceFacts struct {
+	Tiers    string // name=minutes,… from the top; "" without tiers
+	TierMode string // inclusive or separate
+	Access   string // 2sfca, e2sfca or ""
+	Capacity bool   // the stations layer has a capacity column
+}
+
+// Any reports whether the result has any service analysis to keep.
+func (f ServiceFacts) Any() bool { return f.Tiers != "" || f.Access != "" || f.Capacity }
+
+// serviceFacts reads the facts from the run table and the stations
+// layer's columns.
+func (s *Store) serviceFacts(run map[string]string) error {
+	s.Service = ServiceFacts{Tiers: run["tiers"], TierMode: run["tier_mode"], Access: run["access"]}
+	cols, err := s.columns("stations")
+	if err != nil {
+		return err
+	}
+	s.Service.Capacity = cols["capacity"]
+	return nil
+}
+
+// columns lists a table's column names.
+func (s *Store) columns(table string) (map[string]bool, error) {
+	rows, err := s.tx.QueryContext(s.ctx, `SELECT name FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return nil, fmt.Errorf("%s layer: %w", table, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
+}
+
+// readCapacities sets each station's capacity from the stations layer's
+// capacity column (NULL: unknown, 0).
+func (s *Store) readCapacities(r *coverage.Result) error {
+	rows, err := s.tx.QueryContext(s.ctx, `SELECT capacity FROM stations ORDER BY fid`)
+	if err != nil {
+		return fmt.Errorf("stations layer: %w", err)
+	}
+	defer rows.Close()
+	j := 0
+	for rows.Next() {
+		var c sql.NullFloat64
+		if err := rows.Scan(&c); err != nil {
+			return fmt.Errorf("stations layer: capacity: %w", err)
+		}
+		if j < len(r.Stations) && c.Valid {
+			r.Stations[j].Capacity = c.Float64
+		}
+		j++
+	}
+	return rows.Err()
+}
+
+// SetTiers gives the store the service analysis of the updated result (its
+// cells and stations, in the same order), to be written by Commit: the
+// cells' tier and access columns where they changed, every station's load
+// figures, and the catchments and tier gaps layers whole.
+func (s *Store) SetTiers(tx *Tiers) { s.tiers = tx }
+
+// commitTiers writes s.tiers; newFids are the stations' fids after the
+// update.
+func (s *Store) commitTiers(newFids []int64, when string) error {
+	tx := s.tiers
+	if err := tx.check(s.Result); err != nil {
+		return err
+	}
+	if err := s.commitTierCells(when); err != nil {
+		return err
+	}
+	if sl := tierStations(layer{n: len(s.Result.Stations), row: nowhere}, tx); len(sl.cols) > 0 {
+		set := make([]string, len(sl.cols))
+		for k, c := range sl.cols {
+			set[k] = quoteID(c.name) + " = ?"
+		}
+		upd, err := s.tx.PrepareContext(s.ctx, `UPDATE stations SET `+strings.Join(set, ", ")+` WHERE fid = ?`)
+		if err != nil {
+			return fmt.Errorf("stations layer: %w", err)
+		}
+		defer upd.Close()
+		args := make([]any, len(sl.cols)+1)
+		for j := range s.Result.Stations {
+			sl.row(j, args)
+			args[len(sl.cols)] = newFids[j]
+			if _, err := upd.ExecContext(s.ctx, args...); err != nil {
+				return fmt.Errorf("stations layer: feature %d: %w", newFids[j], err)
+			}
+		}
+	}
+	if tx.Catchments != nil {
+		if _, err := rewriteLayer(s, catchmentsLayer(tx), when); err != nil {
+			return err
+		}
+	}
+	if tx.Named && tx.Gaps != nil {
+		if _, err := rewriteLayer(s, tierGapsLayer(tx), when); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nowhere(int, []any) orb.Geometry { return nil }
+
+// commitTierCells updates the cells whose tier or access columns changed:
+// the stored values are read back and compared with the new ones.
+func (s *Store) commitTierCells(when string) error {
+	l := tierCells(layer{n: len(s.Result.Cells), row: nowhere}, s.tiers)
+	if len(l.cols) == 0 {
+		return nil
+	}
+	names := make([]string, len(l.cols))
+	set := make([]string, len(l.cols))
+	for k, c := range l.cols {
+		names[k] = quoteID(c.name)
+		set[k] = names[k] + " = ?"
+	}
+	rows, err := s.tx.QueryContext(s.ctx, `SELECT fid, `+strings.Join(names, ", ")+` FROM cells ORDER BY fid`)
+	if err != nil {
+		return fmt.Errorf("cells layer: %w", err)
+	}
+	var changed []int
+	old := make([]any, len(l.cols)+1)
+	ptrs := make([]any, len(old))
+	for k := range old {
+		ptrs[k] = &old[k]
+	}
+	now := make([]any, len(l.cols))
+	i := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			rows.Close()
+			return fmt.Errorf("cells layer: %w", err)
+		}
+		if fid, ok := old[0].(int64); !ok || fid != int64(i+1) || i >= len(s.Result.Cells) {
+			rows.Close()
+			return fmt.Errorf("cells layer: feature %v is not the cell walkshed wrote there; the layer was edited since (rerun analyze)", old[0])
+		}
+		l.row(i, now)
+		for k := range now {
+			if !sameValue(old[k+1], now[k]) {
+				changed = append(changed, i)
+				break
+			}
+		}
+		i++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("cells layer: %w", err)
+	}
+	if i != len(s.Result.Cells) {
+		return fmt.Errorf("cells layer: %d features, the result has %d cells (rerun analyze)", i, len(s.Result.Cells))
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	upd, err := s.tx.PrepareContext(s.ctx, `UPDATE cells SET `+strings.Join(set, ", ")+` WHERE fid = ?`)
+	if err != nil {
+		return fmt.Errorf("cells layer: %w", err)
+	}
+	defer upd.Close()
+	args := make([]any, len(l.cols)+1)
+	for _, i := range changed {
+		l.row(i, args)
+		args[len(l.cols)] = int64(i + 1)
+		if _, err := upd.ExecContext(s.ctx, args...); err != nil {
+			return fmt.Errorf("cells layer: feature %d: %w", i+1, err)
+		}
+	}
+	_, err = s.tx.ExecContext(s.ctx, `UPDATE gpkg_contents SET last_change = ? WHERE table_name = 'cells'`, when)
+	return err
+}
+
+// sameValue compares a stored SQL value with the value that would be
+// written: NULL with nil, numbers by value whether stored as integer or
+// real.
+func sameValue(stored, v any) bool {
+	num := func(x any) (float64, bool) {
+		switch x := x.(type) {
+		case int64:
+			return float64(x), true
+		case float64:
+			return x, true
+		}
+		return 0, false
+	}
+	if stored == nil || v == nil {
+		return stored == nil && v == nil
+	}
+	a, ok1 := num(stored)
+	b, ok2 := num(v)
+	if ok1 && ok2 {
+		return a == b || (math.IsNaN(a) && math.IsNaN(b))
+	}
+	return fmt.Sprint(stored) == fmt.Sprint(v)
+}
+
+// tierGapsLayer holds every tier's gaps, each with its tier and threshold
+// (the bottom tier's are also the gaps layer).
+func tierGapsLayer(tx *Tiers) layer {
+	type ref struct{ t, k int }
+	var all []ref
+	for t, gs := range tx.Gaps {
+		for k := range gs {
+			all = append(all, ref{t, k})
+		}
+	}
+	tiers := tx.Result.Spec.Tiers
+	return layer{
+		name: "tier_gaps", geomType: "POLYGON", qml: gapsQML(),
+		description: "each tier's gaps: connected populated cells beyond the tier's threshold from every station serving it, ranked by population within the tier (max_minutes NULL: some cell reaches no such station)",
+		cols: []column{{"tier", "TEXT"}, {"minutes", "REAL"}, {"id", "INTEGER"}, {"population", "REAL"}, {"cells", "INTEGER"},
+			{"lon", "REAL"}, {"lat", "REAL"}, {"max_minutes", "REAL"}},
+		n: len(all),
+		row: func(i int, a []any) orb.Geometry {
+			r := all[i]
+			g := tx.Gaps[r.t][r.k]
+			a[0], a[1] = tiers[r.t].Name, float64(tiers[r.t].Minutes)
+			a[2], a[3], a[4], a[5], a[6], a[7] = int64(g.ID), g.Population, int64(len(g.Cells)), g.Point[0], g.Point[1], nullable(g.MaxMinutes)
+			if len(g.Outline) == 0 {
+				return nil
+			}
+			return g.Outline
+		},
+	}
+}
