@@ -16,6 +16,9 @@ type Study struct {
 	Cells           []Cell  // demand cells, sorted by H3 index (see Aggregate)
 	InputPopulation float64 // population read before aggregation
 	Areas           []Area
+	// Layers names the populations whose people each cell's Layers holds,
+	// with their weights; nil for one population.
+	Layers []Layer
 }
 
 // Analyze computes every cell's walking time to its nearest station with
@@ -28,7 +31,16 @@ func Analyze(ctx context.Context, study Study, reach Reach, logger *slog.Logger)
 	if err := study.Settings.Validate(); err != nil {
 		return nil, err
 	}
+	if err := CheckLayers(study.Layers); err != nil {
+		return nil, err
+	}
+	for _, c := range study.Cells {
+		if len(c.Layers) != len(study.Layers) {
+			return nil, fmt.Errorf("coverage: cell %v has %d layers of people, the study %d", c.H3, len(c.Layers), len(study.Layers))
+		}
+	}
 	r := &Result{
+		Layers:          study.Layers,
 		Settings:        study.Settings,
 		Mode:            reach.Mode(),
 		Bound:           reach.Bound(),

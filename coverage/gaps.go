@@ -145,6 +145,7 @@ func finishGap(r *Result, g *Gap) {
 			g.MaxMinutes = m
 		}
 	}
+	r.weigh(g)
 	// The cell nearest the weighted centre, by distance in a plane around
 	// it (exact enough to pick the middle cell, and cheap on big gaps).
 	centre := orb.Point{sx / w, sy / w}
@@ -172,14 +173,14 @@ func finishGap(r *Result, g *Gap) {
 	g.Outline = chainOutline(lines, true)
 }
 
-// rankGaps orders gaps by population, largest first, ties by lowest cell
-// index, and numbers them from 1.
+// rankGaps orders gaps by weighted people (their population in a study of
+// one), largest first, ties by lowest cell index, and numbers them from 1.
 func rankGaps(gaps []Gap) {
 	slices.SortFunc(gaps, func(a, b Gap) int {
 		switch {
-		case a.Population > b.Population:
+		case a.Weighted > b.Weighted:
 			return -1
-		case a.Population < b.Population:
+		case a.Weighted < b.Weighted:
 			return 1
 		case a.Cells[0] < b.Cells[0]:
 			return -1
@@ -237,4 +238,26 @@ func UpdateGaps(r *Result, old []Gap, changed []int32) []Gap {
 	kept = append(kept, components(r, seeds)...)
 	rankGaps(kept)
 	return kept
+}
+
+// Tally sets a gap's people per layer and weighted people from its cells
+// (for a gap read back from storage; gap finding sets them itself).
+func (r *Result) Tally(g *Gap) { r.weigh(g) }
+
+// weigh sets g.Layers and g.Weighted from g's cells and g.Population.
+func (r *Result) weigh(g *Gap) {
+	g.Layers, g.Weighted = nil, g.Population
+	if len(r.Layers) == 0 {
+		return
+	}
+	g.Layers = make([]float64, len(r.Layers))
+	for _, j := range g.Cells {
+		for l, v := range r.Cells[j].Layers {
+			g.Layers[l] += v
+		}
+	}
+	g.Weighted = 0
+	for l, v := range g.Layers {
+		g.Weighted += r.Layers[l].Weight * v
+	}
 }

@@ -17,8 +17,10 @@ type Area struct {
 
 // Gap is a connected set (H3 neighbours) of uncovered populated cells.
 type Gap struct {
-	ID         int         // 1 = the most populous gap
+	ID         int         // 1 = the most populous gap (by Weighted)
 	Population float64     // people living in the gap's cells
+	Layers     []float64   // their people per population layer (nil: one population)
+	Weighted   float64     // Σ weight × people over the layers; Population with one
 	Cells      []int32     // indices into Result.Cells, ascending
 	Point      orb.Point   // representative point: the gap cell nearest the population-weighted centre
 	Outline    orb.Polygon // dissolved cell outlines, outer ring CCW, holes CW
@@ -60,6 +62,7 @@ type Result struct {
 	InReach  []int32  // stations within the threshold per cell; nil when the model cannot count them
 
 	InputPopulation float64 // population read, before aggregation
+	Layers          []Layer // the populations of Cell.Layers; nil for one
 	Gaps            []Gap   // ranked by population, largest first
 	Areas           []AreaSummary
 
@@ -91,6 +94,42 @@ func (t Totals) Share() float64 {
 		return 0
 	}
 	return t.CoveredPopulation / t.Population
+}
+
+// LayerTotals computes each population layer's people and covered people
+// (nil for a study of one population).
+func (r *Result) LayerTotals() []LayerTotals {
+	if len(r.Layers) == 0 {
+		return nil
+	}
+	out := make([]LayerTotals, len(r.Layers))
+	for l := range out {
+		out[l].Layer = r.Layers[l]
+	}
+	for i, c := range r.Cells {
+		covered := r.Covered(i)
+		for l, v := range c.Layers {
+			out[l].Population += v
+			if covered {
+				out[l].CoveredPopulation += v
+			}
+		}
+	}
+	return out
+}
+
+// Weighted is cell i's weighted people: Σ weight × people over the layers,
+// or its population in a study of one.
+func (r *Result) Weighted(i int) float64 {
+	c := r.Cells[i]
+	if len(r.Layers) == 0 {
+		return c.Population
+	}
+	w := 0.0
+	for l, v := range c.Layers {
+		w += r.Layers[l].Weight * v
+	}
+	return w
 }
 
 // Totals computes the result's totals.

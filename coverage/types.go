@@ -24,7 +24,10 @@ type Station struct {
 type Cell struct {
 	H3         h3.Cell
 	Pos        orb.Point // the H3 centre
-	Population float64
+	Population float64   // everyone: the sum of Layers when there are layers
+	// Layers holds the people of each population layer of the study
+	// (Study.Layers order); nil in a study of one population.
+	Layers []float64
 }
 
 // Access is a cell's walking time to its nearest station.

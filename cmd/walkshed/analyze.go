@@ -256,6 +256,10 @@ func printSummary(w io.Writer, r *coverage.Result, ex format.Extras, crowShare f
 	if !math.IsNaN(crowShare) {
 		fmt.Fprintf(w, "            the straight line would say %.1f%%\n", 100*crowShare)
 	}
+	for _, l := range r.LayerTotals() {
+		fmt.Fprintf(w, "  %-10s %s of %s covered, %.1f%% (weight %s)\n", l.Name,
+			fmtInt(l.CoveredPopulation), fmtInt(l.Population), 100*l.Share(), fmtNum(l.Weight))
+	}
 	if t.UnreachedCells > 0 {
 		fmt.Fprintf(w, "unreachable %s with no station within %s min", nof(t.UnreachedCells, "cell", "cells"), fmtNum(float64(r.Bound)))
 		if ex.Stats != nil {

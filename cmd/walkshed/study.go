@@ -24,7 +24,13 @@ import (
 // studyFlags are the inputs and settings shared by analyze and propose.
 type studyFlags struct {
 	stations pointInput
-	pop      popInput
+	pop      popInput // the first layer's input (the only one without layers)
+	// Population layers: --population [NAME=]FILE and --pop-col
+	// [NAME=]COLUMN as given, then resolved (resolveLayers).
+	popSpecs, popCols listFlag
+	weightText        string
+	layers            []popLayer
+	weights           []float64
 	areas    string
 	areaName string
 	areaPar  string
@@ -42,6 +48,9 @@ type studyFlags struct {
 	// checkStations, when set, vets the stations as soon as they are read,
 	// before anything is computed.
 	checkStations func([]coverage.Station) error
+	// stationsOptional lets --stations be left out: no existing stations
+	// (propose plans a network from scratch).
+	stationsOptional bool
 
 	encoding       string
 	lonCol, latCol string
@@ -64,8 +73,9 @@ func (s *studyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.lonCol, "lon-col", "", "longitude (or x) column of the stations and candidates (default: detect lon/lng/longitude/x/经度)")
 	fs.StringVar(&s.latCol, "lat-col", "", "latitude (or y) column of the stations and candidates (default: detect lat/latitude/y/纬度)")
 	fs.StringVar(&s.popCRS, "population-crs", "wgs84", "coordinates of a population file of points: as --crs (GeoPackages, GeoTIFFs and GeoJSON with a crs member say theirs)")
-	fs.StringVar(&s.pop.path, "population", "", "population `FILE` (CSV points or H3 table, GeoJSON, GeoPackage, GeoTIFF)")
-	fs.StringVar(&s.pop.popCol, "pop-col", "", "population column (default: detect population/pop/total/count/value)")
+	fs.Var(&s.popSpecs, "population", "population `FILE` (CSV points or H3 table, GeoJSON, GeoPackage, GeoTIFF); repeat as NAME=FILE for several layers (residents=grid.csv, workers=jobs.tif)")
+	fs.Var(&s.popCols, "pop-col", "population `COLUMN` (default: detect population/pop/total/count/value); NAME=COLUMN for a layer")
+	fs.StringVar(&s.weightText, "weights", "", "weights of the population layers in gap ranking and proposals, `NAME=W,…` (default 1 each)")
 	fs.StringVar(&s.pop.where, "population-where", "", "keep only population rows passing `COND`")
 	fs.StringVar(&s.pop.layer, "population-layer", "", "GeoPackage layer of the population")
 	fs.StringVar(&s.areas, "areas", "", "area polygons `FILE` (GeoJSON or GeoPackage) for by-area summaries")
@@ -140,8 +150,11 @@ func (s *studyFlags) logger(stderr io.Writer) *slog.Logger {
 
 // load reads the inputs and builds the reach model.
 func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) (*loaded, error) {
-	if s.stations.path == "" {
+	if s.stations.path == "" && !s.stationsOptional {
 		return nil, usagef("--stations is required")
+	}
+	if err := s.resolveLayers(); err != nil {
+		return nil, err
 	}
 	if s.pop.path == "" {
 		return nil, usagef("--population is required")
@@ -167,28 +180,20 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 	}
 	// The population first: its extent tells whether the stations' columns
 	// are swapped or their coordinates in another system.
-	end := bar.step("reading population")
-	pop, err := readPopulation(s.pop, set.Res, popTxt)
-	end()
+	cells, inputPop, err := s.layerCells(set.Res, popTxt, bar)
 	if err != nil {
 		return nil, err
 	}
-	end = bar.step("aggregating into H3")
-	cells, err := coverage.Aggregate(pop, set.Res)
-	end()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.pop.path, err)
-	}
-	if len(cells) == 0 {
-		return nil, fmt.Errorf("%s: no populated place in the file", s.pop.path)
-	}
 	extent, haveExtent := cellsExtent(cells)
-	end = bar.step("reading stations")
+	end := bar.step("reading stations")
 	var near orb.Bound
 	if haveExtent {
 		near = extent
 	}
-	stations, err := readStations(s.stations, txt, near)
+	var stations []coverage.Station
+	if s.stations.path != "" {
+		stations, err = readStations(s.stations, txt, near)
+	}
 	end()
 	if err != nil {
 		return nil, err
@@ -213,7 +218,8 @@ func (s *studyFlags) load(ctx context.Context, stderr io.Writer, bar *progress) 
 		}
 	}
 	l := &loaded{study: coverage.Study{
-		Settings: set, Stations: stations, Cells: cells, InputPopulation: pop.Total(), Areas: areas,
+		Settings: set, Stations: stations, Cells: cells, InputPopulation: inputPop, Areas: areas,
+		Layers: s.studyLayers(),
 	}}
 	if s.network == "" {
 		l.reach = coverage.NewCrow(cells, set.SpeedKmh)
@@ -259,7 +265,13 @@ func (s *studyFlags) runFacts(set coverage.Settings) []gpkg.KeyValue {
 		kv = append(kv, gpkg.KeyValue{Key: "stations_where", Value: s.stations.where})
 	}
 	kv = append(kv, fileFacts("stations", s.stations.path)...)
-	kv = append(kv, fileFacts("population", s.pop.path)...)
+	if len(s.layers) > 1 {
+		for _, l := range s.layers {
+			kv = append(kv, fileFacts("population_"+l.name, l.in.path)...)
+		}
+	} else {
+		kv = append(kv, fileFacts("population", s.pop.path)...)
+	}
 	kv = append(kv, fileFacts("areas", s.areas)...)
 	if s.network != "" {
 		kv = append(kv, fileFacts("network", s.network)...)
@@ -319,7 +331,14 @@ func warnTo(stderr io.Writer) func(format.Warning) {
 func (s *studyFlags) manifest(command string, args []string) *manifest {
 	m := newManifest(command, args)
 	m.input("stations", s.stations.path)
-	m.input("population", s.pop.path)
+	if len(s.layers) > 1 {
+		for _, l := range s.layers {
+			m.input("population_"+l.name, l.in.path)
+		}
+		m.set("weights", gpkg.LayersText(s.studyLayers()))
+	} else {
+		m.input("population", s.pop.path)
+	}
 	m.input("areas", s.areas)
 	m.input("network", s.network)
 	m.set("res", s.res)
@@ -368,7 +387,7 @@ func checkOverlap(path string, r *walknet.Reach, cells int, stations []orb.Point
 			snappedStations++
 		}
 	}
-	if snappedCells == 0 || snappedStations == 0 {
+	if snappedCells == 0 || snappedStations == 0 && len(stations) > 0 {
 		return fmt.Errorf("%s does not overlap the study: %d of %d cells and %d of %d stations lie within %g m of a walkable street (is it the right extract?)",
 			path, snappedCells, cells, snappedStations, len(stations), maxSnap)
 	}

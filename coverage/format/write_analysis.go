@@ -41,6 +41,9 @@ func WriteCellsCSV(w io.Writer, r *coverage.Result, ex Extras) error {
 	if ex.Tiers != nil {
 		bw.bytes(appendTierHeader(nil, ex.Tiers))
 	}
+	for _, l := range r.Layers {
+		bw.str(",population_" + l.Name)
+	}
 	bw.str("\n")
 	buf := make([]byte, 0, 256)
 	for i, c := range r.Cells {
@@ -83,6 +86,10 @@ func WriteCellsCSV(w io.Writer, r *coverage.Result, ex Extras) error {
 		}
 		if ex.Tiers != nil {
 			buf = appendTierRow(buf, ex.Tiers, i)
+		}
+		for _, v := range c.Layers {
+			buf = append(buf, ',')
+			buf = appendNumber(buf, v)
 		}
 		buf = append(buf, '\n')
 		bw.bytes(buf)
@@ -128,6 +135,19 @@ type GapJSON struct {
 	Lon        float64  `json:"lon"`
 	Lat        float64  `json:"lat"`
 	MaxMinutes *float64 `json:"max_minutes"`
+	// With several population layers: the gap's people per layer and its
+	// weighted people, by which gaps are ranked.
+	Layers   map[string]float64 `json:"layers,omitempty"`
+	Weighted *float64           `json:"weighted,omitempty"`
+}
+
+// LayerJSON is one population layer in summary.json.
+type LayerJSON struct {
+	Name              string  `json:"name"`
+	Weight            float64 `json:"weight"`
+	Population        float64 `json:"population"`
+	PopulationCovered float64 `json:"population_covered"`
+	ShareCovered      float64 `json:"share_covered"`
 }
 
 // Summary is summary.json.
@@ -192,6 +212,14 @@ func MakeSummary(r *coverage.Result) Summary {
 	}
 	for _, g := range r.Gaps {
 		gj := GapJSON{ID: g.ID, Population: g.Population, Cells: len(g.Cells), Lon: round7(g.Point[0]), Lat: round7(g.Point[1])}
+		if len(r.Layers) > 0 {
+			gj.Layers = map[string]float64{}
+			for l, v := range g.Layers {
+				gj.Layers[r.Layers[l].Name] = v
+			}
+			w := g.Weighted
+			gj.Weighted = &w
+		}
 		if g.MaxMinutes.Reached() {
 			m := round4(float64(g.MaxMinutes))
 			gj.MaxMinutes = &m
@@ -232,6 +260,13 @@ func WriteSummaryJSON(w io.Writer, r *coverage.Result, ex Extras) error {
 		for k, v := range TierSummary(ex.Tiers) {
 			extra[k] = v
 		}
+	}
+	if lt := r.LayerTotals(); lt != nil {
+		layers := make([]LayerJSON, len(lt))
+		for l, t := range lt {
+			layers[l] = LayerJSON{Name: t.Name, Weight: t.Weight, Population: t.Population, PopulationCovered: t.CoveredPopulation, ShareCovered: t.Share()}
+		}
+		extra["layers"] = layers
 	}
 	if len(extra) > 0 {
 		eb, err := json.MarshalIndent(extra, "", "  ")
@@ -364,6 +399,16 @@ func WriteGapsGeoJSON(w io.Writer, r *coverage.Result) error {
 			buf = strconv.AppendFloat(buf, float64(g.MaxMinutes), 'f', 4, 64)
 		} else {
 			buf = append(buf, "null"...)
+		}
+		for l, v := range g.Layers {
+			buf = append(buf, `,"population_`...)
+			buf = append(buf, r.Layers[l].Name...)
+			buf = append(buf, `":`...)
+			buf = appendNumber(buf, v)
+		}
+		if len(r.Layers) > 0 {
+			buf = append(buf, `,"weighted":`...)
+			buf = appendNumber(buf, g.Weighted)
 		}
 		buf = append(buf, `},"geometry":{"type":"Polygon","coordinates":[`...)
 		for k, ring := range g.Outline {

@@ -255,6 +255,10 @@ func cellsLayer(r *coverage.Result, snap []float64) layer {
 	if r.InReach != nil {
 		cols = append(cols, column{"stations_in_reach", "INTEGER"})
 	}
+	base := len(cols)
+	for _, l := range r.Layers {
+		cols = append(cols, column{"population_" + l.Name, "REAL"})
+	}
 	return layer{
 		name: "cells", geomType: "POLYGON", qml: cellsQML(r.Settings.Minutes), cols: cols,
 		description: "populated H3 demand cells with the walking minutes to the nearest station (NULL: none reached)",
@@ -282,21 +286,37 @@ func cellsLayer(r *coverage.Result, snap []float64) layer {
 			if r.InReach != nil {
 				a[k] = int64(r.InReach[i])
 			}
+			for l, v := range c.Layers {
+				a[base+l] = v
+			}
 			return orb.Polygon{coverage.CellRing(c.H3)}
 		},
 	}
 }
 
 func gapsLayer(r *coverage.Result) layer {
+	cols := []column{{"id", "INTEGER"}, {"population", "REAL"}, {"cells", "INTEGER"},
+		{"lon", "REAL"}, {"lat", "REAL"}, {"max_minutes", "REAL"}}
+	for _, l := range r.Layers {
+		cols = append(cols, column{"population_" + l.Name, "REAL"})
+	}
+	if len(r.Layers) > 0 {
+		cols = append(cols, column{"weighted", "REAL"})
+	}
 	return layer{
 		name: "gaps", geomType: "POLYGON", qml: gapsQML(),
-		description: "connected populated cells beyond the threshold, ranked by population (max_minutes NULL: some cell reaches no station)",
-		cols: []column{{"id", "INTEGER"}, {"population", "REAL"}, {"cells", "INTEGER"},
-			{"lon", "REAL"}, {"lat", "REAL"}, {"max_minutes", "REAL"}},
-		n: len(r.Gaps),
+		description: "connected populated cells beyond the threshold, ranked by population, or by weighted people with several population layers (max_minutes NULL: some cell reaches no station)",
+		cols: cols,
+		n:    len(r.Gaps),
 		row: func(i int, a []any) orb.Geometry {
 			g := r.Gaps[i]
 			a[0], a[1], a[2], a[3], a[4], a[5] = int64(g.ID), g.Population, int64(len(g.Cells)), g.Point[0], g.Point[1], nullable(g.MaxMinutes)
+			for l, v := range g.Layers {
+				a[6+l] = v
+			}
+			if len(r.Layers) > 0 {
+				a[6+len(r.Layers)] = g.Weighted
+			}
 			if len(g.Outline) == 0 {
 				return nil
 			}

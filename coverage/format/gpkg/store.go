@@ -31,7 +31,10 @@ import (
 //   - walkshed_gaps: the gaps with their cells and outlines (the gaps layer
 //     shows them; this keeps what an update needs to rebuild only the gaps
 //     its events touch);
-//   - walkshed_areas: the area inputs (name, parent, polygons).
+//   - walkshed_areas: the area inputs (name, parent, polygons);
+//   - walkshed_cell_layers: with several population layers (run key
+//     layers, name=weight,…), each cell's people per layer, a float64 per
+//     layer, in chunks of the same cells.
 //
 // The settings and facts are rows of the run table (storeKeys), the
 // stations are the stations layer in fid order. The attributes table events
@@ -48,6 +51,7 @@ const (
 	tableGaps   = "walkshed_gaps"
 	tableAreas  = "walkshed_areas"
 	tableInArea = "walkshed_cell_areas"
+	tableLayers = "walkshed_cell_layers"
 	tableEvents = "events"
 )
 
@@ -78,6 +82,10 @@ var storeTables = []string{
 	`CREATE TABLE ` + tableInArea + ` (id INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
 }
 
+// layersTable holds the cells' people per layer, in a result of several
+// population layers only.
+const layersTable = `CREATE TABLE ` + tableLayers + ` (chunk INTEGER PRIMARY KEY, data BLOB NOT NULL)`
+
 // storeKeys are the rows of the run table the store reads back. Values are
 // written so that they parse back to the same float64.
 func storeKeys(r *coverage.Result, opt WriteOptions) []KeyValue {
@@ -98,6 +106,9 @@ func storeKeys(r *coverage.Result, opt WriteOptions) []KeyValue {
 		{"bound_minutes", fnum(float64(r.Bound))}, // "" when unbounded
 		{"population_input", fnum(r.InputPopulation)},
 		{"crs", storeCRS(opt)},
+	}
+	if len(r.Layers) > 0 {
+		kv = append(kv, KeyValue{"layers", LayersText(r.Layers)})
 	}
 	if n := opt.Network; n != nil {
 		kv = append(kv,
@@ -157,6 +168,30 @@ func writeStore(ctx context.Context, tx *sql.Tx, r *coverage.Result, opt WriteOp
 		}
 		if _, err := state.ExecContext(ctx, k, dbuf); err != nil {
 			return fmt.Errorf("cell state chunk %d: %w", k, err)
+		}
+	}
+	if k := len(r.Layers); k > 0 {
+		if _, err := tx.ExecContext(ctx, layersTable); err != nil {
+			return fmt.Errorf("%s: %w", tableLayers, err)
+		}
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO `+tableLayers+` (chunk, data) VALUES (?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for c := 0; c*storeChunk < n; c++ {
+			sbuf = sbuf[:0]
+			for _, cell := range r.Cells[c*storeChunk : min((c+1)*storeChunk, n)] {
+				if len(cell.Layers) != k {
+					return fmt.Errorf("cell %v has %d layers of people, the result %d", cell.H3, len(cell.Layers), k)
+				}
+				for _, v := range cell.Layers {
+					sbuf = binary.LittleEndian.AppendUint64(sbuf, math.Float64bits(v))
+				}
+			}
+			if _, err := ins.ExecContext(ctx, c, sbuf); err != nil {
+				return fmt.Errorf("cell layers chunk %d: %w", c, err)
+			}
 		}
 	}
 	if err := writeGapState(ctx, tx, r.Gaps); err != nil {
@@ -366,4 +401,31 @@ func blobBound(v driver.Value) (b orb.Bound, empty, ok bool) {
 		return b, false, false
 	}
 	return g.Bound(), false, true
+}
+
+// LayersText writes population layers as name=weight,… (the run table's
+// layers key).
+func LayersText(layers []coverage.Layer) string {
+	parts := make([]string, len(layers))
+	for i, l := range layers {
+		parts[i] = l.Name + "=" + fnum(l.Weight)
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseLayers reads LayersText back.
+func parseLayers(s string) ([]coverage.Layer, error) {
+	var out []coverage.Layer
+	for part := range strings.SplitSeq(s, ",") {
+		name, w, ok := strings.Cut(part, "=")
+		v, err := strconv.ParseFloat(w, 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("run table: layers %q: want name=weight,…", s)
+		}
+		out = append(out, coverage.Layer{Name: name, Weight: v})
+	}
+	if err := coverage.CheckLayers(out); err != nil {
+		return nil, fmt.Errorf("run table: layers: %w", err)
+	}
+	return out, nil
 }

@@ -323,6 +323,14 @@ func (s *Store) load() error {
 	if err := s.readCells(r, cells, byFid, run["store_in_reach"] == "1"); err != nil {
 		return err
 	}
+	if run["layers"] != "" {
+		if r.Layers, err = parseLayers(run["layers"]); err != nil {
+			return err
+		}
+		if err := s.readLayers(r); err != nil {
+			return err
+		}
+	}
 	if err := s.readGaps(r); err != nil {
 		return err
 	}
@@ -577,6 +585,7 @@ func (s *Store) readGaps(r *coverage.Result) error {
 			}
 			g.Outline = poly
 		}
+		r.Tally(&g)
 		r.Gaps = append(r.Gaps, g)
 	}
 	return rows.Err()
@@ -707,4 +716,35 @@ func CopyFile(src, dst string) error {
 		return fmt.Errorf("gpkg: copying %s: %w", src, err)
 	}
 	return out.Close()
+}
+
+// readLayers reads each cell's people per layer; their sum must be the
+// cell's population.
+func (s *Store) readLayers(r *coverage.Result) error {
+	k := len(r.Layers)
+	n := len(r.Cells)
+	backing := make([]float64, n*k)
+	err := s.chunks(tableLayers, n, 8*k, func(lo int, d []byte) {
+		for j := 0; j < len(d)/8; j++ {
+			backing[lo*k+j] = math.Float64frombits(binary.LittleEndian.Uint64(d[8*j:]))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for i := range r.Cells {
+		c := &r.Cells[i]
+		c.Layers = backing[i*k : (i+1)*k : (i+1)*k]
+		sum := 0.0
+		for _, v := range c.Layers {
+			if !(v >= 0) || math.IsInf(v, 0) {
+				return fmt.Errorf("%s: cell %d: people %v", tableLayers, i+1, v)
+			}
+			sum += v
+		}
+		if math.Abs(sum-c.Population) > 1e-9*max(1, c.Population) {
+			return fmt.Errorf("%s: cell %d: layers sum to %v, the cell holds %v", tableLayers, i+1, sum, c.Population)
+		}
+	}
+	return nil
 }
