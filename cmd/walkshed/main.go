@@ -36,6 +36,7 @@ func commands() []command {
 		{"analyze", "walking-time coverage, gaps and area summaries", runAnalyze},
 		{"propose", "new station sites with a certified bound", runPropose},
 		{"update", "apply station openings and closings to a result", runUpdate},
+		{"serve", "a what-if map in the browser: open and close stations", runServe},
 		{"demo", "run the demo study shipped in data/", runDemo},
 		{"synth", "write a synthetic Shanghai-scale study", runSynth},
 		{"version", "print the version", func(_ []string, stdout, _ io.Writer) error { fmt.Fprintln(stdout, "walkshed", version); return nil }},
