@@ -7,7 +7,7 @@ package data
 import "embed"
 
 // Demo holds demo/streets.osm.gz, stations.csv, population.csv,
-// areas.geojson and events.csv.
+// areas.geojson, events.csv and workers.csv.
 //
 //go:embed demo/*.csv demo/*.geojson demo/*.osm.gz
 var Demo embed.FS

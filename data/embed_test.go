@@ -3,12 +3,15 @@ package data
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/walkshed/walkshed/coverage/testenv"
@@ -22,8 +25,8 @@ func TestEmbeddedDemoMatchesREADME(t *testing.T) {
 		t.Fatal(err)
 	}
 	sums := regexp.MustCompile(`(?m)^([0-9a-f]{64})  (\S+)$`).FindAllSubmatch(readme, -1)
-	if len(sums) != 5 {
-		t.Fatalf("data/README.md lists %d checksums, want 5", len(sums))
+	if len(sums) != 6 {
+		t.Fatalf("data/README.md lists %d checksums, want 6", len(sums))
 	}
 	for _, m := range sums {
 		b, err := Demo.ReadFile("demo/" + string(m[2]))
@@ -50,7 +53,7 @@ func TestDemoStudyRegenerates(t *testing.T) {
 		}
 		t.Fatalf("demogen: %v\n%s", err, b)
 	}
-	for _, f := range []string{"streets.osm.gz", "stations.csv", "population.csv", "areas.geojson", "events.csv"} {
+	for _, f := range []string{"streets.osm.gz", "stations.csv", "population.csv", "areas.geojson", "events.csv", "workers.csv"} {
 		got, err := os.ReadFile(filepath.Join(out, f))
 		if err != nil {
 			t.Fatal(err)
@@ -59,5 +62,59 @@ func TestDemoStudyRegenerates(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("regenerated %s differs from data/demo/%s", f, f)
 		}
+	}
+}
+
+// workers.csv holds whole workers at points inside the study box that
+// data/README.md gives, and sums to the published count of jobs its table
+// cites.
+func TestDemoWorkers(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The box, as the README states it: from 75.800°W 39.640°N to 75.710°W 39.715°N.
+	m := regexp.MustCompile(`from ([0-9.]+)°W ([0-9.]+)°N to ([0-9.]+)°W ([0-9.]+)°N`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("data/README.md does not state the study box")
+	}
+	num := func(b []byte) float64 { f, _ := strconv.ParseFloat(string(b), 64); return f }
+	west, south, east, north := -num(m[1]), num(m[2]), -num(m[3]), num(m[4])
+	// The cited total, the first bold figure of the workers.csv row.
+	row := regexp.MustCompile("(?m)^\\| `workers.csv` \\|.*$").Find(readme)
+	cited := regexp.MustCompile(`\*\*([0-9,]+)\*\*`).FindSubmatch(row)
+	if cited == nil {
+		t.Fatal("data/README.md has no workers.csv row citing a bold total")
+	}
+	want, err := strconv.Atoi(strings.ReplaceAll(string(cited[1]), ",", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Demo.ReadFile("demo/workers.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 2 || strings.Join(rows[0], ",") != "lon,lat,workers" {
+		t.Fatalf("workers.csv header %v, want lon,lat,workers and rows", rows[:min(1, len(rows))])
+	}
+	total := 0
+	for i, r := range rows[1:] {
+		lon, err1 := strconv.ParseFloat(r[0], 64)
+		lat, err2 := strconv.ParseFloat(r[1], 64)
+		n, err3 := strconv.Atoi(r[2])
+		if err1 != nil || err2 != nil || err3 != nil || n < 1 {
+			t.Fatalf("workers.csv:%d: %v: want a point and a whole number of workers ≥ 1", i+2, r)
+		}
+		if !(lon >= west && lon <= east && lat >= south && lat <= north) {
+			t.Errorf("workers.csv:%d: %v,%v lies outside the box %v..%v, %v..%v", i+2, lon, lat, west, east, south, north)
+		}
+		total += n
+	}
+	if total != want {
+		t.Errorf("workers.csv sums to %d workers, data/README.md cites %d", total, want)
 	}
 }

@@ -20,6 +20,9 @@ type Config struct {
 	Stations   int       // stations to place
 	Res        int       // H3 resolution of the demand cells
 	Seed       uint64
+	// WorkerShare is the number of workers (daytime jobs) as a share of
+	// Population; 0 makes no workers layer.
+	WorkerShare float64
 }
 
 // Shanghai is a Shanghai-scale study: 6,340 km² around People's Square, 25
@@ -32,15 +35,42 @@ var Shanghai = Config{
 	Stations:   12_457,
 	Res:        10,
 	Seed:       15,
+	// Shanghai counts about 12 million jobs for its 25 million residents.
+	WorkerShare: 0.5,
 }
 
 // Study is a generated study.
 type Study struct {
 	Stations []coverage.Station
 	Cells    []coverage.Cell // sorted by H3 index, every one populated
+	// Workers holds the whole workers (daytime jobs) of Cells[i] in
+	// Workers[i], zero in many cells; nil when Config.WorkerShare is 0.
+	Workers []float64
+	// Centres are the peaks of density, the main centre first.
+	Centres []Centre
 }
 
-// subcentre is a secondary peak of density (new towns, district centres).
+// Centre is a peak of density: the city centre or a subcentre (new towns,
+// district centres). A cell d km away from it gets Peak·exp(-d/ScaleKm)
+// residents' weight, and Peak·exp(-d/(ScaleKm·WorkerScale)) workers'.
+type Centre struct {
+	DX, DY  float64 // km east and north of Config.Center
+	Peak    float64 // relative peak density
+	ScaleKm float64
+}
+
+const (
+	// WorkerScale narrows each centre's reach for workers: jobs crowd
+	// into the centres (offices, malls, industrial parks) more tightly
+	// than homes spread around them.
+	WorkerScale = 0.4
+	// residentFloor and WorkerFloor are the weights every cell gets
+	// whatever its distance to the centres (villages, farms, workshops).
+	residentFloor = 0.02
+	WorkerFloor   = 0.005
+)
+
+// subcentre is a peak of density (Centre in the package's own terms).
 type subcentre struct {
 	dx, dy float64 // km from the centre
 	peak   float64 // relative peak density
@@ -102,7 +132,7 @@ func Generate(cfg Config) (Study, error) {
 		p := coverage.CellCenter(id)
 		x := (p[0] - cfg.Center[0]) * kmPerDegLon
 		y := (p[1] - cfg.Center[1]) * kmPerDegLat
-		w := 0.02 // rural floor
+		w := residentFloor
 		for _, s := range subs {
 			d := math.Hypot(x-s.dx, y-s.dy)
 			w += s.peak * math.Exp(-d/s.scale)
@@ -158,7 +188,60 @@ func Generate(cfg Config) (Study, error) {
 		tier, capacity := Hierarchy(k, cfg.Stations)
 		stations[k] = coverage.Station{ID: fmt.Sprintf("S%05d", k+1), Tier: tier, Capacity: capacity, Pos: p}
 	}
-	return Study{Stations: stations, Cells: cells}, nil
+	st := Study{Stations: stations, Cells: cells}
+	for _, s := range subs {
+		st.Centres = append(st.Centres, Centre{DX: s.dx, DY: s.dy, Peak: s.peak, ScaleKm: s.scale})
+	}
+	if cfg.WorkerShare > 0 {
+		st.Workers = workers(cfg, cells, subs, kmPerDegLon, kmPerDegLat)
+	}
+	return st, nil
+}
+
+// workers spreads round(WorkerShare·Population) whole workers over the
+// populated cells, by the centres' narrower workers' weights with the same
+// block-to-block variation as residents. It draws from a stream of its own,
+// so that residents and stations stay what they are without workers.
+func workers(cfg Config, cells []coverage.Cell, subs []subcentre, kmPerDegLon, kmPerDegLat float64) []float64 {
+	rng := rand.New(rand.NewPCG(cfg.Seed^0x6a09e667f3bcc909, cfg.Seed+0xbb67ae8584caa73b))
+	weights := make([]float64, len(cells))
+	var sum float64
+	for i, c := range cells {
+		x := (c.Pos[0] - cfg.Center[0]) * kmPerDegLon
+		y := (c.Pos[1] - cfg.Center[1]) * kmPerDegLat
+		w := WorkerFloor
+		for _, s := range subs {
+			w += s.peak * math.Exp(-math.Hypot(x-s.dx, y-s.dy)/(s.scale*WorkerScale))
+		}
+		w *= 0.5 + rng.Float64()
+		weights[i] = w
+		sum += w
+	}
+	return largestRemainder(weights, sum, int(math.Round(cfg.WorkerShare*float64(cfg.Population))))
+}
+
+// largestRemainder gives whole numbers in proportion to weights (summing
+// to sum), totalling exactly total; ties go to the earlier index.
+func largestRemainder(weights []float64, sum float64, total int) []float64 {
+	out := make([]float64, len(weights))
+	type rem struct {
+		i int
+		r float64
+	}
+	rems := make([]rem, len(weights))
+	assigned := 0
+	for i, w := range weights {
+		exact := float64(total) * w / sum
+		n := math.Floor(exact)
+		out[i] = n
+		assigned += int(n)
+		rems[i] = rem{i, exact - n}
+	}
+	sort.SliceStable(rems, func(a, b int) bool { return rems[a].r > rems[b].r })
+	for k := 0; k < total-assigned; k++ {
+		out[rems[k].i]++
+	}
+	return out
 }
 
 // Tiers is the synthetic city's station hierarchy, from the top, as

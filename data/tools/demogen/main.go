@@ -9,6 +9,9 @@
 //	                 residential streets in proportion to their length
 //	areas.geojson    the box split into four quadrants at the town centre
 //	events.csv       modelled openings in the three most populous gaps and one closing (dates invented)
+//	workers.csv      modelled workers (daytime jobs) at the box's workplaces: offices, shops, schools,
+//	                 amenities, non-residential buildings and commercial/retail/industrial land, by floor
+//	                 area, scaled to a published count of jobs
 //
 // The output is deterministic: the same input gives the same bytes.
 //
@@ -58,6 +61,12 @@ const (
 	minParkM2  = 5000 // smaller parks (gardens, pocket playgrounds) are left out
 	res        = 9
 	stepM      = 10.0 // population sampling step along residential streets
+	// jobsTotal is the University of Delaware's Delaware workforce, 4,746
+	// (full- and part-time; The News Journal, "Delaware's top employers",
+	// delawareonline.com, 13 September 2022): the published count of jobs
+	// the workers layer is scaled to. It counts the town's largest employer
+	// alone, so it is a floor on the jobs in the box.
+	jobsTotal = 4746
 )
 
 func main() {
@@ -98,6 +107,7 @@ func run(pbf, out string) error {
 	if err != nil {
 		return err
 	}
+	jobs := ex.workers()
 	files := []struct {
 		name string
 		data []byte
@@ -107,6 +117,7 @@ func run(pbf, out string) error {
 		{"population.csv", populationCSV(pop)},
 		{"areas.geojson", areasGeoJSON()},
 		{"events.csv", events},
+		{"workers.csv", workersCSV(jobs)},
 	}
 	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(out, f.name), f.data, 0o644); err != nil {
@@ -114,7 +125,8 @@ func run(pbf, out string) error {
 		}
 		fmt.Printf("wrote %s (%d bytes)\n", filepath.Join(out, f.name), len(f.data))
 	}
-	fmt.Printf("%d ways, %d nodes; %d parks; population %d on %d cells\n", len(ex.ways), len(ex.used), len(parks), census2020, len(pop))
+	fmt.Printf("%d ways, %d nodes; %d parks; population %d on %d cells; %d workers at %d workplaces\n",
+		len(ex.ways), len(ex.used), len(parks), census2020, len(pop), jobsTotal, len(jobs))
 	return nil
 }
 
@@ -124,6 +136,10 @@ type extract struct {
 	ways  []*osm.Way               // highway ways touching the box, and the parks
 	parks []*osm.Way
 	used  []osm.NodeID // nodes of the kept ways, ascending
+	// Workplaces, for workers.csv only (streets.osm.gz keeps streets and
+	// parks): tagged nodes in the box and closed ways of the file.
+	placeNodes []*osm.Node
+	placeWays  []*osm.Way
 }
 
 func cut(path string) (*extract, error) {
@@ -140,7 +156,13 @@ func cut(path string) (*extract, error) {
 		switch o := sc.Object().(type) {
 		case *osm.Node:
 			ex.nodes[o.ID] = orb.Point{o.Lon, o.Lat}
+			if len(o.Tags) > 0 && workplaceKind(o.Tags) != "" && box.Contains(orb.Point{o.Lon, o.Lat}) {
+				ex.placeNodes = append(ex.placeNodes, o)
+			}
 		case *osm.Way:
+			if workplaceKind(o.Tags) != "" || o.Tags.Find("building") == "yes" {
+				ex.placeWays = append(ex.placeWays, o)
+			}
 			switch {
 			case o.Tags.Find("highway") != "" && ex.touches(o):
 				ex.ways = append(ex.ways, o)
@@ -474,4 +496,156 @@ func makeEvents(streets []byte, parks []park, pop []cellPop) ([]byte, error) {
 		fmt.Fprintf(&b, "%s,open,new-park-%d,%.7f,%.7f,New park in gap %d\n", dates[k], k+1, p[0], p[1], gp.ID)
 	}
 	return b.Bytes(), nil
+}
+
+// Workplaces: what the workers layer counts, by OSM tags.
+var (
+	// jobAmenities are the amenity values staffed by people at work.
+	jobAmenities = set("school", "university", "college", "kindergarten", "childcare", "hospital", "clinic", "doctors",
+		"dentist", "pharmacy", "townhall", "courthouse", "library", "post_office", "bank", "restaurant", "cafe",
+		"fast_food", "pub", "bar", "fuel", "car_wash", "police", "fire_station", "place_of_worship", "veterinary",
+		"bus_station", "community_centre", "cinema", "theatre", "arts_centre", "marketplace")
+	// jobBuildings are the building values of workplaces.
+	jobBuildings = set("commercial", "retail", "industrial", "office", "warehouse", "school", "university", "college",
+		"kindergarten", "hospital", "government", "public", "civic", "church", "train_station", "supermarket", "hotel")
+	// jobLand are the landuse values of work sites.
+	jobLand = set("commercial", "retail", "industrial")
+	// siteAmenities are the amenities whose area is a campus: a building=yes
+	// standing in one is a workplace.
+	siteAmenities = set("school", "university", "college", "hospital")
+)
+
+func set(vs ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, v := range vs {
+		m[v] = true
+	}
+	return m
+}
+
+// workplaceKind names what makes tags a workplace ("office", "shop",
+// "craft", "amenity", "building", "landuse"), or "" when nothing does.
+func workplaceKind(t osm.Tags) string {
+	switch {
+	case t.Find("office") != "":
+		return "office"
+	case t.Find("shop") != "" && t.Find("shop") != "vacant":
+		return "shop"
+	case t.Find("craft") != "":
+		return "craft"
+	case jobAmenities[t.Find("amenity")]:
+		return "amenity"
+	case jobBuildings[t.Find("building")]:
+		return "building"
+	case jobLand[t.Find("landuse")]:
+		return "landuse"
+	}
+	return ""
+}
+
+// workplace is one feature of the workers layer and its weight.
+type workplace struct {
+	pos    orb.Point
+	weight float64
+	jobs   int
+}
+
+const (
+	// pointM2 is the floor area a workplace mapped as a point stands for
+	// (a shop, an office, a restaurant).
+	pointM2 = 150.0
+	// groundShare is the weight of a square metre of a work site's ground
+	// (campus, commercial or industrial land, a shop's lot) against one of
+	// a building's footprint.
+	groundShare = 0.1
+)
+
+// workers models the jobs in the box: each workplace weighs its footprint
+// area in m² (a building with a workplace tag or a workplace building
+// value, or a building=yes inside a campus or commercial/industrial land),
+// a tenth of its area for a site without a building tag (landuse, campus,
+// shop lot), or pointM2 for a tagged node; jobsTotal is shared out by
+// weight, rounded by largest remainder so the total is exact. Each
+// workplace sits at its area centroid, or its node; only those in the box
+// count. Multipolygon relations are left out (the extract is read without
+// relations).
+func (ex *extract) workers() []workplace {
+	type area struct {
+		ring  orb.Ring
+		bound orb.Bound
+	}
+	var sites []area
+	var out []workplace
+	for _, w := range ex.placeWays {
+		r, ok := ex.ring(w)
+		if !ok || w.Tags.Find("building") != "" {
+			continue
+		}
+		if jobLand[w.Tags.Find("landuse")] || siteAmenities[w.Tags.Find("amenity")] {
+			sites = append(sites, area{r, r.Bound()})
+		}
+	}
+	for _, w := range ex.placeWays {
+		r, ok := ex.ring(w)
+		if !ok {
+			continue
+		}
+		poly := orb.Polygon{r}
+		c, _ := planar.CentroidArea(poly)
+		if !box.Contains(c) {
+			continue
+		}
+		m2 := geo.Area(poly)
+		var weight float64
+		switch b := w.Tags.Find("building"); {
+		case b == "yes" && workplaceKind(w.Tags) == "":
+			for _, s := range sites {
+				if s.bound.Contains(c) && planar.RingContains(s.ring, c) {
+					weight = m2
+					break
+				}
+			}
+		case b != "" && b != "no":
+			weight = m2
+		default:
+			weight = groundShare * m2
+		}
+		if weight > 0 {
+			out = append(out, workplace{pos: c, weight: weight})
+		}
+	}
+	for _, n := range ex.placeNodes {
+		out = append(out, workplace{pos: orb.Point{n.Lon, n.Lat}, weight: pointM2})
+	}
+	var total float64
+	for _, p := range out {
+		total += p.weight
+	}
+	type share struct {
+		i    int
+		frac float64
+	}
+	fr := make([]share, len(out))
+	given := 0
+	for i := range out {
+		exact := jobsTotal * out[i].weight / total
+		out[i].jobs = int(math.Floor(exact))
+		fr[i] = share{i, exact - math.Floor(exact)}
+		given += out[i].jobs
+	}
+	slices.SortStableFunc(fr, func(a, b share) int { return cmp.Compare(b.frac, a.frac) })
+	for k := 0; given < jobsTotal; k++ {
+		out[fr[k].i].jobs++
+		given++
+	}
+	return slices.DeleteFunc(out, func(p workplace) bool { return p.jobs == 0 })
+}
+
+func workersCSV(ps []workplace) []byte {
+	var b bytes.Buffer
+	b.WriteString("lon,lat,workers\n")
+	for _, p := range ps {
+		fmt.Fprintf(&b, "%.7f,%.7f,%d\n", p.pos[0], p.pos[1], p.jobs)
+	}
+	return b.Bytes()
 }
