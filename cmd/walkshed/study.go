@@ -31,10 +31,10 @@ type studyFlags struct {
 	weightText        string
 	layers            []popLayer
 	weights           []float64
-	areas    string
-	areaName string
-	areaPar  string
-	network  string
+	areas             string
+	areaName          string
+	areaPar           string
+	network           string
 
 	res          int
 	minutes      float64

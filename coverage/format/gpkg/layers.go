@@ -306,8 +306,8 @@ func gapsLayer(r *coverage.Result) layer {
 	return layer{
 		name: "gaps", geomType: "POLYGON", qml: gapsQML(),
 		description: "connected populated cells beyond the threshold, ranked by population, or by weighted people with several population layers (max_minutes NULL: some cell reaches no station)",
-		cols: cols,
-		n:    len(r.Gaps),
+		cols:        cols,
+		n:           len(r.Gaps),
 		row: func(i int, a []any) orb.Geometry {
 			g := r.Gaps[i]
 			a[0], a[1], a[2], a[3], a[4], a[5] = int64(g.ID), g.Population, int64(len(g.Cells)), g.Point[0], g.Point[1], nullable(g.MaxMinutes)
