@@ -100,7 +100,12 @@ func summarizeAreas(r *Result, areas []Area, cellArea []int32) []AreaSummary {
 		cells []int32
 	}
 	newAcc := func(level, name, parent string, geom orb.MultiPolygon) *acc {
-		return &acc{sum: AreaSummary{Level: level, Name: name, Parent: parent, Geom: geom}, gaps: map[int]bool{}}
+		x := &acc{sum: AreaSummary{Level: level, Name: name, Parent: parent, Geom: geom}, gaps: map[int]bool{}}
+		if k := len(r.Layers); k > 0 {
+			x.sum.Layers = make([]float64, k)
+			x.sum.CoveredLayers = make([]float64, k)
+		}
+		return x
 	}
 	leaves := make([]*acc, len(areas))
 	var parents []*acc
@@ -117,8 +122,15 @@ func summarizeAreas(r *Result, areas []Area, cellArea []int32) []AreaSummary {
 		c := r.Cells[i]
 		x.sum.Population += c.Population
 		x.sum.Cells++
-		if r.Covered(int(i)) {
+		covered := r.Covered(int(i))
+		if covered {
 			x.sum.CoveredPopulation += c.Population
+		}
+		for l, v := range c.Layers {
+			x.sum.Layers[l] += v
+			if covered {
+				x.sum.CoveredLayers[l] += v
+			}
 		}
 		if g, ok := gapOf[i]; ok {
 			x.gaps[g] = true

@@ -39,6 +39,9 @@ type AreaSummary struct {
 	Gaps              int     // gaps with at least one cell in the area
 	Worst             []int32 // up to 5 worst-served populated cells, worst first
 	Geom              orb.MultiPolygon
+	// Layers and CoveredLayers are the people of each population layer in
+	// the area and those covered (nil for one population).
+	Layers, CoveredLayers []float64
 }
 
 // Share is the covered share of the area's population (0 when empty).

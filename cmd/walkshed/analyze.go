@@ -634,7 +634,7 @@ func serviceExtras(ctx context.Context, res *coverage.Result, tr *coverage.TierR
 	if err != nil {
 		return nil, err
 	}
-	tx := &format.TierExtras{Result: tr, Catchments: coverage.Catchments(tr, sr), Named: named, Method: method}
+	tx := &format.TierExtras{Result: tr, Catchments: coverage.Catchments(tr, sr), Named: named, Method: method, Layers: res.Layers}
 	if named {
 		tx.Gaps, tx.Areas = tierGapsAndAreas(res, tr, areas)
 	}

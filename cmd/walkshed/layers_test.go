@@ -228,3 +228,84 @@ func readJSON(t *testing.T, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
+
+// TestLayersMatchSingleLayerRuns analyses the tiered study with residents
+// and workers, with tiers, capacities, areas and E2SFCA, and compares each
+// layer's figures with an analysis of that layer alone: per area, per
+// tier, the fully served and each station's served people.
+func TestLayersMatchSingleLayerRuns(t *testing.T) {
+	dir := t.TempDir()
+	stations, population := writeTierStudy(t, dir)
+	var b strings.Builder
+	b.WriteString("lon,lat,population\n")
+	for i, r := range readCSV(t, population) {
+		if i%3 != 1 {
+			b.WriteString(r["lon"] + "," + r["lat"] + "," + []string{"40", "250", "7", "0"}[i%4] + "\n")
+		}
+	}
+	workers := filepath.Join(dir, "workers.csv")
+	os.WriteFile(workers, []byte(b.String()), 0o644)
+	common := []string{"--stations", stations, "--areas", small("areas.geojson"), "--tiers", "district=12,subdistrict=8,neighbourhood=5",
+		"--access", "e2sfca", "--quiet", "--format", "csv"}
+	run := func(name string, pop ...string) string {
+		out := filepath.Join(dir, name)
+		if code, _, stderr := walkshed(t, append(append([]string{"analyze", "--out", out}, common...), pop...)...); code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, stderr)
+		}
+		return out
+	}
+	both := run("both", "--population", "residents="+population, "--population", "workers="+workers, "--weights", "workers=0.5")
+	one := map[string]string{"residents": run("residents", "--population", population), "workers": run("workers", "--population", workers)}
+
+	areas := readCSV(t, filepath.Join(both, "areas.csv"))
+	var summ struct {
+		Tiers []struct {
+			Name              string
+			PopulationCovered float64            `json:"population_covered"`
+			LayersCovered     map[string]float64 `json:"layers_covered"`
+		}
+		FullyServed       float64            `json:"fully_served_population"`
+		FullyServedLayers map[string]float64 `json:"fully_served_layers"`
+	}
+	readJSON(t, filepath.Join(both, "summary.json"), &summ)
+	stBoth := readCSV(t, filepath.Join(both, "stations.csv"))
+	for name, dirOne := range one {
+		single := readCSV(t, filepath.Join(dirOne, "areas.csv"))
+		if len(single) != len(areas) || len(areas) == 0 {
+			t.Fatalf("%s: %d area rows, %d with both layers", name, len(single), len(areas))
+		}
+		for i, a := range areas {
+			s := single[i]
+			if a["name"] != s["name"] || a["population_"+name] != s["population"] || a["covered_"+name] != s["covered_population"] || a["share_"+name] != s["share_covered"] {
+				t.Errorf("area %s, %s: %s/%s/%s, alone %s/%s/%s", a["name"], name, a["population_"+name], a["covered_"+name], a["share_"+name], s["population"], s["covered_population"], s["share_covered"])
+			}
+		}
+		var s1 struct {
+			Tiers []struct {
+				PopulationCovered float64 `json:"population_covered"`
+			}
+			FullyServed float64 `json:"fully_served_population"`
+		}
+		readJSON(t, filepath.Join(dirOne, "summary.json"), &s1)
+		for k, tier := range summ.Tiers {
+			if tier.LayersCovered[name] != s1.Tiers[k].PopulationCovered {
+				t.Errorf("tier %s, %s: %v covered, alone %v", tier.Name, name, tier.LayersCovered[name], s1.Tiers[k].PopulationCovered)
+			}
+		}
+		if summ.FullyServedLayers[name] != s1.FullyServed {
+			t.Errorf("fully served %s: %v, alone %v", name, summ.FullyServedLayers[name], s1.FullyServed)
+		}
+		stOne := readCSV(t, filepath.Join(dirOne, "stations.csv"))
+		for j := range stBoth {
+			if stBoth[j]["served_"+name] != stOne[j]["served_population"] {
+				t.Errorf("station %s serves %s %s, alone %s", stBoth[j]["id"], name, stBoth[j]["served_"+name], stOne[j]["served_population"])
+			}
+		}
+	}
+	// The layers add up to everyone.
+	for k, tier := range summ.Tiers {
+		if tier.LayersCovered["residents"]+tier.LayersCovered["workers"] != tier.PopulationCovered {
+			t.Errorf("tier %d: layers %v, covered %v", k, tier.LayersCovered, tier.PopulationCovered)
+		}
+	}
+}

@@ -184,6 +184,17 @@ type AreaJSON struct {
 	Stations          int      `json:"stations"`
 	Gaps              int      `json:"gaps"`
 	Worst             []string `json:"worst_cells"`
+	// Layers is the area's coverage per population layer (several layers
+	// only).
+	Layers []AreaLayerJSON `json:"layers,omitempty"`
+}
+
+// AreaLayerJSON is one population layer's coverage in an area.
+type AreaLayerJSON struct {
+	Name              string  `json:"name"`
+	Population        float64 `json:"population"`
+	CoveredPopulation float64 `json:"covered_population"`
+	ShareCovered      float64 `json:"share_covered"`
 }
 
 // MakeSummary builds summary.json's content.
@@ -232,6 +243,13 @@ func MakeSummary(r *coverage.Result) Summary {
 			Stations: a.Stations, Gaps: a.Gaps, Worst: []string{}}
 		for _, c := range a.Worst {
 			aj.Worst = append(aj.Worst, r.Cells[c].H3.String())
+		}
+		for l, v := range a.Layers {
+			al := AreaLayerJSON{Name: r.Layers[l].Name, Population: v, CoveredPopulation: a.CoveredLayers[l]}
+			if v > 0 {
+				al.ShareCovered = a.CoveredLayers[l] / v
+			}
+			aj.Layers = append(aj.Layers, al)
 		}
 		s.Areas = append(s.Areas, aj)
 	}
@@ -286,7 +304,11 @@ func WriteSummaryJSON(w io.Writer, r *coverage.Result, ex Extras) error {
 // WriteAreasCSV writes areas.csv: one row per area and per parent.
 func WriteAreasCSV(w io.Writer, r *coverage.Result) error {
 	bw := newErrWriter(w)
-	bw.str("level,name,parent,population,covered_population,share_covered,cells,stations,gaps,worst_cells\n")
+	bw.str("level,name,parent,population,covered_population,share_covered,cells,stations,gaps,worst_cells")
+	for _, l := range r.Layers {
+		bw.str(",population_" + l.Name + ",covered_" + l.Name + ",share_" + l.Name)
+	}
+	bw.str("\n")
 	buf := make([]byte, 0, 256)
 	for _, a := range r.Areas {
 		buf = buf[:0]
@@ -313,6 +335,18 @@ func WriteAreasCSV(w io.Writer, r *coverage.Result) error {
 				buf = append(buf, ' ')
 			}
 			buf = append(buf, r.Cells[c].H3.String()...)
+		}
+		for l, v := range a.Layers {
+			buf = append(buf, ',')
+			buf = appendNumber(buf, v)
+			buf = append(buf, ',')
+			buf = appendNumber(buf, a.CoveredLayers[l])
+			buf = append(buf, ',')
+			share := 0.0
+			if v > 0 {
+				share = a.CoveredLayers[l] / v
+			}
+			buf = strconv.AppendFloat(buf, share, 'f', 4, 64)
 		}
 		buf = append(buf, '\n')
 		bw.bytes(buf)

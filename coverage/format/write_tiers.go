@@ -27,6 +27,60 @@ type TierExtras struct {
 	// Areas are each tier's area summaries, in the order of Result.Areas
 	// (the bottom tier's are the result's own); nil without areas.
 	Areas [][]coverage.AreaSummary
+	// Layers are the study's population layers (nil for one): each tier's
+	// covered people, the fully served and each station's served people
+	// are also given per layer.
+	Layers []coverage.Layer
+}
+
+// layerSums adds, for each station, the people per layer of the cells it
+// serves at its own tier (as Catchment.Served counts them), and for each
+// tier and for the fully served the covered people per layer.
+func (tx *TierExtras) layerSums() (served, tiers [][]float64, full []float64) {
+	k := len(tx.Layers)
+	if k == 0 {
+		return nil, nil, nil
+	}
+	tr := tx.Result
+	served = make([][]float64, len(tr.Stations))
+	for j := range served {
+		served[j] = make([]float64, k)
+	}
+	tiers = make([][]float64, len(tr.Tiers))
+	full = make([]float64, k)
+	for t, tc := range tr.Tiers {
+		tiers[t] = make([]float64, k)
+		for i, c := range tr.Cells {
+			if !tr.Covered(t, i) {
+				continue
+			}
+			j := tc.Access[i].Station
+			own := j >= 0 && int(tr.StationTier[j]) == t
+			for l, v := range c.Layers {
+				tiers[t][l] += v
+				if own {
+					served[j][l] += v
+				}
+			}
+		}
+	}
+	for i, c := range tr.Cells {
+		if tr.FullyServed(i) {
+			for l, v := range c.Layers {
+				full[l] += v
+			}
+		}
+	}
+	return served, tiers, full
+}
+
+// byName names a layer's values.
+func (tx *TierExtras) byName(v []float64) map[string]float64 {
+	m := make(map[string]float64, len(v))
+	for l, x := range v {
+		m[tx.Layers[l].Name] = x
+	}
+	return m
 }
 
 // appendTierHeader appends cells.csv's tier columns to its header:
@@ -88,6 +142,9 @@ type TierJSON struct {
 	ShareCovered      float64       `json:"share_covered"`
 	Gaps              int           `json:"gaps"`
 	LargestGaps       []TierGapJSON `json:"largest_gaps"`
+	// LayersCovered is the tier's covered people per population layer
+	// (several layers only).
+	LayersCovered map[string]float64 `json:"layers_covered,omitempty"`
 }
 
 // TierGapJSON is one of a tier's largest gaps in summary.json.
@@ -108,11 +165,15 @@ const largestTierGaps = 5
 func TierSummary(tx *TierExtras) map[string]any {
 	m := map[string]any{}
 	tr := tx.Result
+	_, layerTiers, layerFull := tx.layerSums()
 	if tx.Named {
 		tiers := make([]TierJSON, len(tr.Tiers))
 		for t, tc := range tr.Tiers {
 			tiers[t] = TierJSON{Name: tc.Tier.Name, Minutes: float64(tc.Tier.Minutes), Stations: tc.Stations,
 				PopulationCovered: tc.Totals.CoveredPopulation, ShareCovered: tc.Totals.Share()}
+			if layerTiers != nil {
+				tiers[t].LayersCovered = tx.byName(layerTiers[t])
+			}
 			if t < len(tx.Gaps) {
 				gaps := tx.Gaps[t]
 				tiers[t].Gaps = len(gaps)
@@ -131,6 +192,9 @@ func TierSummary(tx *TierExtras) map[string]any {
 		m["tier_mode"] = mode
 		m["fully_served_population"] = tr.Full.CoveredPopulation
 		m["fully_served_share"] = tr.Full.Share()
+		if layerFull != nil {
+			m["fully_served_layers"] = tx.byName(layerFull)
+		}
 	}
 	if tx.Access != nil {
 		m["access"] = tx.Method.String()
@@ -196,7 +260,12 @@ func WriteTierAreasCSV(w io.Writer, r *coverage.Result, tx *TierExtras) error {
 func WriteStationsCSV(w io.Writer, tx *TierExtras) error {
 	tr := tx.Result
 	bw := newErrWriter(w)
-	bw.str("id,name,tier,lon,lat,capacity,served_population,potential_population,load\n")
+	bw.str("id,name,tier,lon,lat,capacity,served_population,potential_population,load")
+	for _, l := range tx.Layers {
+		bw.str(",served_" + l.Name)
+	}
+	bw.str("\n")
+	served, _, _ := tx.layerSums()
 	buf := make([]byte, 0, 256)
 	for j, st := range tr.Stations {
 		c := tx.Catchments[j]
@@ -225,6 +294,12 @@ func WriteStationsCSV(w io.Writer, tx *TierExtras) error {
 		buf = append(buf, ',')
 		if !math.IsNaN(c.Load) {
 			buf = strconv.AppendFloat(buf, c.Load, 'f', 4, 64)
+		}
+		if served != nil {
+			for _, v := range served[j] {
+				buf = append(buf, ',')
+				buf = appendNumber(buf, v)
+			}
 		}
 		buf = append(buf, '\n')
 		bw.bytes(buf)

@@ -326,17 +326,24 @@ func gapsLayer(r *coverage.Result) layer {
 }
 
 func areasLayer(r *coverage.Result) layer {
+	cols := []column{{"level", "TEXT"}, {"name", "TEXT"}, {"parent", "TEXT"}, {"population", "REAL"},
+		{"covered_population", "REAL"}, {"share_covered", "REAL"}, {"cells", "INTEGER"},
+		{"stations", "INTEGER"}, {"gaps", "INTEGER"}}
+	for _, l := range r.Layers {
+		cols = append(cols, column{"population_" + l.Name, "REAL"}, column{"covered_" + l.Name, "REAL"})
+	}
 	return layer{
 		name: "areas", geomType: "MULTIPOLYGON", qml: areasQML(),
 		description: "coverage by area; a parent level without its own outline shows its areas' polygons side by side",
-		cols: []column{{"level", "TEXT"}, {"name", "TEXT"}, {"parent", "TEXT"}, {"population", "REAL"},
-			{"covered_population", "REAL"}, {"share_covered", "REAL"}, {"cells", "INTEGER"},
-			{"stations", "INTEGER"}, {"gaps", "INTEGER"}},
-		n: len(r.Areas),
+		cols:        cols,
+		n:           len(r.Areas),
 		row: func(i int, a []any) orb.Geometry {
 			s := r.Areas[i]
 			a[0], a[1], a[2], a[3], a[4] = s.Level, s.Name, s.Parent, s.Population, s.CoveredPopulation
 			a[5], a[6], a[7], a[8] = s.Share(), int64(s.Cells), int64(s.Stations), int64(s.Gaps)
+			for l, v := range s.Layers {
+				a[9+2*l], a[10+2*l] = v, s.CoveredLayers[l]
+			}
 			g := s.Geom
 			if len(g) == 0 && s.Level == "parent" {
 				g = childOutlines(r.Areas, s.Name)
