@@ -92,6 +92,9 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	if ex.Tiers != nil {
 		tx := ex.Tiers
 		more = append(more, extraFile{"stations.csv", func(w io.Writer) error { return format.WriteStationsCSV(w, tx) }})
+		if tx.Named && formats.GeoJSON {
+			more = append(more, extraFile{"tier_gaps.geojson", func(w io.Writer) error { return format.WriteTierGapsGeoJSON(w, res, tx) }})
+		}
 	}
 	m := sf.manifest("analyze", args)
 	tf.record(m)

@@ -402,6 +402,9 @@ func addExports(b *format.Batch, r *coverage.Result, ex format.Extras, f format.
 	}
 	if f.GeoJSON {
 		files = append(files, extraFile{"gaps.geojson", func(w io.Writer) error { return format.WriteGapsGeoJSON(w, r) }})
+		if tx := ex.Tiers; tx != nil && tx.Named {
+			files = append(files, extraFile{"tier_gaps.geojson", func(w io.Writer) error { return format.WriteTierGapsGeoJSON(w, r, tx) }})
+		}
 	}
 	for _, x := range files {
 		if err := b.Add(x.name, x.write); err != nil {

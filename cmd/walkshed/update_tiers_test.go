@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -50,7 +51,7 @@ func TestUpdateTieredMatchesFreshAnalysis(t *testing.T) {
 			dir := t.TempDir()
 			stations, population := writeTierStudy(t, dir)
 			study := []string{"--population", population, "--tiers", "district=12,subdistrict=8,neighbourhood=5",
-				"--tier-mode", mode, "--access", "e2sfca", "--quiet", "--format", "csv,gpkg"}
+				"--tier-mode", mode, "--access", "e2sfca", "--quiet", "--format", "csv,gpkg,geojson"}
 			res, fresh := filepath.Join(dir, "res"), filepath.Join(dir, "fresh")
 			if code, _, stderr := walkshed(t, append([]string{"analyze", "--stations", stations, "--out", res}, study...)...); code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
@@ -61,7 +62,7 @@ func TestUpdateTieredMatchesFreshAnalysis(t *testing.T) {
 			if err := os.WriteFile(evPath, []byte(events), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			code, stdout, stderr := walkshed(t, "update", "--from", res, "--events", evPath, "--quiet", "--format", "csv")
+			code, stdout, stderr := walkshed(t, "update", "--from", res, "--events", evPath, "--quiet", "--format", "csv,geojson")
 			if code != 0 {
 				t.Fatalf("update exit %d: %s", code, stderr)
 			}
@@ -98,7 +99,7 @@ func TestUpdateTieredMatchesFreshAnalysis(t *testing.T) {
 					t.Errorf("%s: after the update\n%v\na fresh analysis\n%v", q, a, w)
 				}
 			}
-			for _, f := range []string{"cells.csv", "stations.csv"} {
+			for _, f := range []string{"cells.csv", "stations.csv", "gaps.geojson", "tier_gaps.geojson"} {
 				if a, w := mustRead(t, filepath.Join(res, f)), mustRead(t, filepath.Join(fresh, f)); string(a) != string(w) {
 					t.Errorf("%s after the update:\n%s\na fresh analysis:\n%s", f, a, w)
 				}
@@ -160,5 +161,83 @@ func TestUpdateTieredRefusals(t *testing.T) {
 	}
 	if string(mustRead(t, filepath.Join(csvOnly, "cells.csv"))) != string(cells) {
 		t.Error("a refused update changed cells.csv")
+	}
+}
+
+// TestTierGapsFiles: tier_gaps.geojson and the GeoPackage's tier_gaps
+// layer list the same gaps, as many per tier as summary.json counts, each
+// tier's ranked by population, the bottom tier's equal to gaps.geojson.
+func TestTierGapsFiles(t *testing.T) {
+	dir := t.TempDir()
+	stations, population := writeTierStudy(t, dir)
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := walkshed(t, "analyze", "--stations", stations, "--population", population,
+		"--tiers", "district=12,subdistrict=8,neighbourhood=5", "--out", out, "--quiet", "--format", "all"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var fc struct {
+		Features []struct {
+			ID         int
+			Properties struct {
+				Tier       string
+				Minutes    float64
+				ID         int
+				Population float64
+			}
+		}
+	}
+	readJSON(t, filepath.Join(out, "tier_gaps.geojson"), &fc)
+	var s struct {
+		Tiers []struct {
+			Name    string
+			Minutes float64
+			Gaps    int
+		}
+		Gaps []struct{ Population float64 }
+	}
+	readJSON(t, filepath.Join(out, "summary.json"), &s)
+	rows := sqlDump(t, filepath.Join(out, "walkshed.gpkg"), `SELECT fid, tier, minutes, id, population FROM tier_gaps ORDER BY fid`)
+	bits := regexp.MustCompile(`\([0-9a-f]{16}\)`) // the dump's exact float bits
+	for i := range rows {
+		rows[i] = bits.ReplaceAllString(rows[i], "")
+	}
+	if len(rows) != len(fc.Features) || len(rows) == 0 {
+		t.Fatalf("%d rows in the tier_gaps layer, %d features in tier_gaps.geojson", len(rows), len(fc.Features))
+	}
+	k := 0
+	for _, tier := range s.Tiers {
+		var pops []float64
+		for n := 0; n < tier.Gaps; n++ {
+			if k >= len(fc.Features) {
+				t.Fatalf("tier_gaps.geojson ends before tier %s's gap %d", tier.Name, n+1)
+			}
+			f := fc.Features[k]
+			if f.ID != k+1 || f.Properties.Tier != tier.Name || f.Properties.Minutes != tier.Minutes || f.Properties.ID != n+1 {
+				t.Errorf("feature %d: %+v, want tier %s gap %d", k+1, f, tier.Name, n+1)
+			}
+			if want := fmt.Sprintf("%d|%s|%v|%d|%v", k+1, tier.Name, tier.Minutes, n+1, f.Properties.Population); rows[k] != want {
+				t.Errorf("tier_gaps row %q, the GeoJSON feature %q", rows[k], want)
+			}
+			pops = append(pops, f.Properties.Population)
+			k++
+		}
+		for n := 1; n < len(pops); n++ {
+			if pops[n] > pops[n-1] {
+				t.Errorf("tier %s gaps not ranked: %v", tier.Name, pops)
+			}
+		}
+		if tier.Name == "neighbourhood" {
+			if len(pops) != len(s.Gaps) {
+				t.Fatalf("bottom tier: %d gaps, gaps.geojson %d", len(pops), len(s.Gaps))
+			}
+			for n := range pops {
+				if pops[n] != s.Gaps[n].Population {
+					t.Errorf("bottom tier gap %d: %v people, the study's gap %v", n+1, pops[n], s.Gaps[n].Population)
+				}
+			}
+		}
+	}
+	if k != len(fc.Features) {
+		t.Errorf("%d features, the tiers count %d gaps", len(fc.Features), k)
 	}
 }

@@ -410,15 +410,48 @@ func WriteCellsGeoJSON(w io.Writer, r *coverage.Result, ex Extras) error {
 func WriteGapsGeoJSON(w io.Writer, r *coverage.Result) error {
 	bw := newErrWriter(w)
 	bw.str(`{"type":"FeatureCollection","features":[`)
+	writeGapFeatures(bw, r, r.Gaps, "", 0, 0)
+	bw.str("\n]}\n")
+	return bw.err
+}
+
+// WriteTierGapsGeoJSON writes tier_gaps.geojson: every tier's gaps, each
+// with its tier and the tier's threshold (tier and minutes properties),
+// the tiers from the top; feature ids run on across the tiers.
+func WriteTierGapsGeoJSON(w io.Writer, r *coverage.Result, tx *TierExtras) error {
+	bw := newErrWriter(w)
+	bw.str(`{"type":"FeatureCollection","features":[`)
+	n := 0
+	for t, gaps := range tx.Gaps {
+		tier := tx.Result.Spec.Tiers[t]
+		writeGapFeatures(bw, r, gaps, tier.Name, float64(tier.Minutes), n)
+		n += len(gaps)
+	}
+	bw.str("\n]}\n")
+	return bw.err
+}
+
+// writeGapFeatures writes gaps as GeoJSON features, after n features
+// already written; a tier's gaps carry its name and threshold.
+func writeGapFeatures(bw *errWriter, r *coverage.Result, gaps []coverage.Gap, tier string, minutes float64, n int) {
 	buf := make([]byte, 0, 4096)
-	for i, g := range r.Gaps {
+	for i, g := range gaps {
 		buf = buf[:0]
-		if i > 0 {
+		if n+i > 0 {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, "\n"+`{"type":"Feature","id":`...)
-		buf = strconv.AppendInt(buf, int64(g.ID), 10)
-		buf = append(buf, `,"properties":{"id":`...)
+		buf = strconv.AppendInt(buf, int64(n+i+1), 10)
+		buf = append(buf, `,"properties":{`...)
+		if tier != "" {
+			buf = append(buf, `"tier":`...)
+			tb, _ := json.Marshal(tier)
+			buf = append(buf, tb...)
+			buf = append(buf, `,"minutes":`...)
+			buf = appendNumber(buf, minutes)
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `"id":`...)
 		buf = strconv.AppendInt(buf, int64(g.ID), 10)
 		buf = append(buf, `,"population":`...)
 		buf = appendNumber(buf, g.Population)
@@ -454,8 +487,6 @@ func WriteGapsGeoJSON(w io.Writer, r *coverage.Result) error {
 		buf = append(buf, "]}}"...)
 		bw.bytes(buf)
 	}
-	bw.str("\n]}\n")
-	return bw.err
 }
 
 func appendRing(buf []byte, ring orb.Ring) []byte {
