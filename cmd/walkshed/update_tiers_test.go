@@ -86,7 +86,7 @@ func TestUpdateTieredMatchesFreshAnalysis(t *testing.T) {
 			for _, q := range []string{
 				`SELECT * FROM cells ORDER BY fid`,
 				`SELECT id, name, tier, cells_nearest, population_nearest, capacity, served_population, potential_population, load, overloaded, geom FROM stations ORDER BY fid`,
-				`SELECT * FROM catchments ORDER BY fid`,
+				`SELECT station_id, tier, cells, served_population, load, geom FROM catchments ORDER BY station_id`,
 				`SELECT * FROM tier_gaps ORDER BY fid`,
 				`SELECT * FROM gaps ORDER BY fid`,
 				`SELECT table_name, min_x, min_y, max_x, max_y FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name`,
@@ -97,6 +97,16 @@ func TestUpdateTieredMatchesFreshAnalysis(t *testing.T) {
 				}
 				if !reflect.DeepEqual(a, w) {
 					t.Errorf("%s: after the update\n%v\na fresh analysis\n%v", q, a, w)
+				}
+			}
+			// The catchments' R-tree follows the rows the update replaced.
+			for _, q := range []string{
+				`SELECT count(*) FROM catchments`,
+				`SELECT count(*) FROM catchments c JOIN rtree_catchments_geom r ON r.id = c.fid WHERE r.minx <= ST_MinX(c.geom) AND r.maxx >= ST_MaxX(c.geom) AND r.miny <= ST_MinY(c.geom) AND r.maxy >= ST_MaxY(c.geom)`,
+				`SELECT count(*) FROM rtree_catchments_geom`,
+			} {
+				if got, n := sqlDump(t, gpkgPath, q), sqlDump(t, want, `SELECT count(*) FROM catchments`); !reflect.DeepEqual(got, n) {
+					t.Errorf("%s: %v, want %v", q, got, n)
 				}
 			}
 			for _, f := range []string{"cells.csv", "stations.csv", "gaps.geojson", "tier_gaps.geojson"} {

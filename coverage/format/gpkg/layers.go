@@ -143,6 +143,19 @@ func tierStations(l layer, tx *Tiers) layer {
 // tier whose nearest station serving it is this one), one polygon per
 // connected piece.
 func catchmentsLayer(tx *Tiers) layer {
+	served := servedCells(tx)
+	var stations []int
+	for j, cs := range served {
+		if len(cs) > 0 {
+			stations = append(stations, j)
+		}
+	}
+	return catchmentRows(tx, served, stations)
+}
+
+// servedCells lists, for each station, the cells it serves at its own
+// tier, in cell order.
+func servedCells(tx *Tiers) [][]h3.Cell {
 	tr := tx.Result
 	served := make([][]h3.Cell, len(tr.Stations))
 	for t, tc := range tr.Tiers {
@@ -154,12 +167,12 @@ func catchmentsLayer(tx *Tiers) layer {
 			served[j] = append(served[j], tr.Cells[i].H3)
 		}
 	}
-	var stations []int
-	for j, cs := range served {
-		if len(cs) > 0 {
-			stations = append(stations, j)
-		}
-	}
+	return served
+}
+
+// catchmentRows lays out the catchments of the listed stations.
+func catchmentRows(tx *Tiers, served [][]h3.Cell, stations []int) layer {
+	tr := tx.Result
 	return layer{
 		name: "catchments", geomType: "MULTIPOLYGON", qml: catchmentsQML(),
 		description: "what each station serves: the cells of its own tier it is the nearest serving station of, within the tier's threshold",

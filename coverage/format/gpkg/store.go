@@ -197,6 +197,11 @@ func writeStore(ctx context.Context, tx *sql.Tx, r *coverage.Result, opt WriteOp
 	if err := writeGapState(ctx, tx, r.Gaps); err != nil {
 		return err
 	}
+	if t := opt.Tiers; t != nil && t.Catchments != nil {
+		if err := writeCatchmentKeys(ctx, tx, t); err != nil {
+			return err
+		}
+	}
 	enc := newEncoder()
 	area, err := tx.PrepareContext(ctx, `INSERT INTO `+tableAreas+` (idx, name, parent, geom) VALUES (?, ?, ?, ?)`)
 	if err != nil {

@@ -1,10 +1,16 @@
 package gpkg
 
 import (
+	"bytes"
+	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"strings"
+
+	"github.com/uber/h3-go/v4"
 
 	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
@@ -101,9 +107,16 @@ func (s *Store) commitTiers(newFids []int64, when string) error {
 			return fmt.Errorf("stations layer: %w", err)
 		}
 		defer upd.Close()
+		stored, err := s.storedRows("stations", sl.cols)
+		if err != nil {
+			return err
+		}
 		args := make([]any, len(sl.cols)+1)
 		for j := range s.Result.Stations {
 			sl.row(j, args)
+			if old, ok := stored[newFids[j]]; ok && sameValues(old, args[:len(sl.cols)]) {
+				continue
+			}
 			args[len(sl.cols)] = newFids[j]
 			if _, err := upd.ExecContext(s.ctx, args...); err != nil {
 				return fmt.Errorf("stations layer: feature %d: %w", newFids[j], err)
@@ -111,7 +124,7 @@ func (s *Store) commitTiers(newFids []int64, when string) error {
 		}
 	}
 	if tx.Catchments != nil {
-		if _, err := rewriteLayer(s, catchmentsLayer(tx), when); err != nil {
+		if err := s.commitCatchments(newFids, when); err != nil {
 			return err
 		}
 	}
@@ -160,11 +173,8 @@ func (s *Store) commitTierCells(when string) error {
 			return fmt.Errorf("cells layer: feature %v is not the cell walkshed wrote there; the layer was edited since (rerun analyze)", old[0])
 		}
 		l.row(i, now)
-		for k := range now {
-			if !sameValue(old[k+1], now[k]) {
-				changed = append(changed, i)
-				break
-			}
+		if !sameValues(old[1:], now) {
+			changed = append(changed, i)
 		}
 		i++
 	}
@@ -247,4 +257,216 @@ func tierGapsLayer(tx *Tiers) layer {
 			return g.Outline
 		},
 	}
+}
+
+// tableCatchKeys keeps, per station fid, a fingerprint of the catchment
+// the catchments layer shows for it (its served cells and capacity), so
+// that an update rewrites only the catchments that changed.
+const tableCatchKeys = "walkshed_catchment_keys"
+
+const catchKeysTable = `CREATE TABLE ` + tableCatchKeys + ` (fid INTEGER PRIMARY KEY, key BLOB NOT NULL)`
+
+// catchmentKey fingerprints a station's served cells and capacity: FNV-1a
+// 128 over them, with the count. Two different catchments share a key with
+// a probability of about 2⁻¹²⁸.
+func catchmentKey(cells []h3.Cell, capacity float64) []byte {
+	h := fnv.New128a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], math.Float64bits(capacity))
+	h.Write(b[:])
+	for _, c := range cells {
+		binary.LittleEndian.PutUint64(b[:], uint64(c))
+		h.Write(b[:])
+	}
+	return binary.LittleEndian.AppendUint64(h.Sum(nil), uint64(len(cells)))
+}
+
+// writeCatchmentKeys stores the keys of every station of a fresh write
+// (fid = index + 1).
+func writeCatchmentKeys(ctx context.Context, tx *sql.Tx, t *Tiers) error {
+	if _, err := tx.ExecContext(ctx, catchKeysTable); err != nil {
+		return fmt.Errorf("%s: %w", tableCatchKeys, err)
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO `+tableCatchKeys+` (fid, key) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	served := servedCells(t)
+	for j, st := range t.Result.Stations {
+		if _, err := ins.ExecContext(ctx, j+1, catchmentKey(served[j], st.Capacity)); err != nil {
+			return fmt.Errorf("%s: %w", tableCatchKeys, err)
+		}
+	}
+	return nil
+}
+
+// commitCatchments replaces the catchments of the stations closed, opened
+// or whose served cells changed, found by their keys; the others stay as
+// they are.
+func (s *Store) commitCatchments(newFids []int64, when string) error {
+	ctx, tx := s.ctx, s.tx
+	served := servedCells(s.tiers)
+	stored := map[int64][]byte{}
+	rows, err := tx.QueryContext(ctx, `SELECT fid, key FROM `+tableCatchKeys)
+	if err != nil {
+		return fmt.Errorf("%s: %w (rerun analyze)", tableCatchKeys, err)
+	}
+	for rows.Next() {
+		var fid int64
+		var key []byte
+		if err := rows.Scan(&fid, &key); err != nil {
+			rows.Close()
+			return fmt.Errorf("%s: %w", tableCatchKeys, err)
+		}
+		stored[fid] = key
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", tableCatchKeys, err)
+	}
+	open := make(map[int64]bool, len(newFids))
+	for _, f := range newFids {
+		open[f] = true
+	}
+	var gone []string // ids whose rows go: closed or changed stations
+	for i, f := range s.fids {
+		if !open[f] {
+			gone = append(gone, s.stations[i].ID)
+		}
+	}
+	var changed []int
+	keys := make([][]byte, len(newFids))
+	for j, f := range newFids {
+		keys[j] = catchmentKey(served[j], s.tiers.Result.Stations[j].Capacity)
+		if old, ok := stored[f]; !ok || !bytes.Equal(old, keys[j]) {
+			changed = append(changed, j)
+			gone = append(gone, s.tiers.Result.Stations[j].ID)
+		}
+	}
+	del, err := tx.PrepareContext(ctx, `DELETE FROM catchments WHERE station_id = ?`)
+	if err != nil {
+		return fmt.Errorf("catchments layer: %w", err)
+	}
+	defer del.Close()
+	for _, id := range gone {
+		if _, err := del.ExecContext(ctx, id); err != nil {
+			return fmt.Errorf("catchments layer: %w", err)
+		}
+	}
+	var rowsOf []int
+	for _, j := range changed {
+		if len(served[j]) > 0 {
+			rowsOf = append(rowsOf, j)
+		}
+	}
+	if err := insertRows(s, catchmentRows(s.tiers, served, rowsOf)); err != nil {
+		return err
+	}
+	// The keys follow the layer.
+	delKey, err := tx.PrepareContext(ctx, `DELETE FROM `+tableCatchKeys+` WHERE fid = ?`)
+	if err != nil {
+		return err
+	}
+	defer delKey.Close()
+	for _, f := range s.fids {
+		if !open[f] {
+			if _, err := delKey.ExecContext(ctx, f); err != nil {
+				return fmt.Errorf("%s: %w", tableCatchKeys, err)
+			}
+		}
+	}
+	put, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO `+tableCatchKeys+` (fid, key) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer put.Close()
+	for _, j := range changed {
+		if _, err := put.ExecContext(ctx, newFids[j], keys[j]); err != nil {
+			return fmt.Errorf("%s: %w", tableCatchKeys, err)
+		}
+	}
+	// The extent: the union of the rows' envelopes, from their headers.
+	var ext [4]sql.NullFloat64
+	if err := tx.QueryRowContext(ctx, `SELECT min(ST_MinX(geom)), min(ST_MinY(geom)), max(ST_MaxX(geom)), max(ST_MaxY(geom)) FROM catchments`).Scan(&ext[0], &ext[1], &ext[2], &ext[3]); err != nil {
+		return fmt.Errorf("catchments layer: %w", err)
+	}
+	b := emptyBound()
+	if ext[0].Valid {
+		b = orb.Bound{Min: orb.Point{ext[0].Float64, ext[1].Float64}, Max: orb.Point{ext[2].Float64, ext[3].Float64}}
+	}
+	return setExtent(s, "catchments", b, when)
+}
+
+// insertRows adds l's rows to its feature table with new fids; the
+// table's R-tree triggers keep its index in step.
+func insertRows(s *Store, l layer) error {
+	q := `INSERT INTO ` + quoteID(l.name) + ` ("geom"`
+	marks := "?"
+	for _, c := range l.cols {
+		q += ", " + quoteID(c.name)
+		marks += ", ?"
+	}
+	st, err := s.tx.PrepareContext(s.ctx, q+") VALUES ("+marks+")")
+	if err != nil {
+		return fmt.Errorf("%s layer: %w", l.name, err)
+	}
+	defer st.Close()
+	enc := newEncoder()
+	args := make([]any, 1+len(l.cols))
+	for i := 0; i < l.n; i++ {
+		g := l.row(i, args[1:])
+		args[0] = nil
+		if g != nil && !isEmpty(g) {
+			blob, _, err := enc.encode(g, srsWGS84)
+			if err != nil {
+				return fmt.Errorf("%s layer: %w", l.name, err)
+			}
+			args[0] = blob
+		}
+		if _, err := st.ExecContext(s.ctx, args...); err != nil {
+			return fmt.Errorf("%s layer: %w", l.name, err)
+		}
+	}
+	return nil
+}
+
+// storedRows reads the given columns of every row of a table, by fid.
+func (s *Store) storedRows(table string, cols []column) (map[int64][]any, error) {
+	names := make([]string, len(cols))
+	for k, c := range cols {
+		names[k] = quoteID(c.name)
+	}
+	rows, err := s.tx.QueryContext(s.ctx, `SELECT fid, `+strings.Join(names, ", ")+` FROM `+quoteID(table))
+	if err != nil {
+		return nil, fmt.Errorf("%s layer: %w", table, err)
+	}
+	defer rows.Close()
+	out := map[int64][]any{}
+	for rows.Next() {
+		v := make([]any, len(cols)+1)
+		ptrs := make([]any, len(v))
+		for k := range v {
+			ptrs[k] = &v[k]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("%s layer: %w", table, err)
+		}
+		fid, ok := v[0].(int64)
+		if !ok {
+			return nil, fmt.Errorf("%s layer: fid %v", table, v[0])
+		}
+		out[fid] = v[1:]
+	}
+	return out, rows.Err()
+}
+
+// sameValues compares stored values with values to write, as sameValue.
+func sameValues(stored, v []any) bool {
+	for k := range v {
+		if !sameValue(stored[k], v[k]) {
+			return false
+		}
+	}
+	return true
 }
