@@ -119,6 +119,9 @@ func readStationsFrom(in pointInput, txt textOptions, near orb.Bound) ([]coverag
 // popInput names a population file and how to read it.
 type popInput struct {
 	path, popCol, where, layer string
+	// name is the population layer's name when there are several: a
+	// column of that name is detected first.
+	name string
 }
 
 // readPopulation reads a population file of any kind, zipped or not.
@@ -140,7 +143,7 @@ func readPopulationFrom(in popInput, res int, txt textOptions) (coverage.Populat
 	case "geotiff":
 		return readRaster(in.path, res)
 	}
-	pop, err := format.ReadPopulation(in.path, format.PopulationOptions{PopCol: in.popCol, Where: in.where,
+	pop, err := format.ReadPopulation(in.path, format.PopulationOptions{PopCol: in.popCol, Layer: in.name, Where: in.where,
 		LonCol: txt.lonCol, LatCol: txt.latCol, Encoding: txt.encoding, CRS: txt.crs.proj, Warn: txt.warn})
 	if err != nil {
 		return pop, err

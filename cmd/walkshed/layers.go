@@ -104,6 +104,11 @@ func (s *studyFlags) resolveLayers() error {
 		}
 		s.layers[k].in.popCol = col
 	}
+	if named > 0 {
+		for k := range s.layers {
+			s.layers[k].in.name = s.layers[k].name
+		}
+	}
 	s.weights = make([]float64, len(s.layers))
 	for i := range s.weights {
 		s.weights[i] = 1

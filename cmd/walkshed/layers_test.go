@@ -188,7 +188,7 @@ func TestLayersUpdateMatchesFreshAnalysis(t *testing.T) {
 	}
 	workers := filepath.Join(dir, "workers.csv")
 	os.WriteFile(workers, []byte(b.String()), 0o644)
-	study := []string{"--population", "residents=" + population, "--population", "workers=" + workers, "--pop-col", "workers=workers", "--weights", "workers=2", "--quiet", "--format", "csv,gpkg", "--minutes", "5"}
+	study := []string{"--population", "residents=" + population, "--population", "workers=" + workers, "--weights", "workers=2", "--quiet", "--format", "csv,gpkg", "--minutes", "5"}
 	res, fresh := filepath.Join(dir, "res"), filepath.Join(dir, "fresh")
 	if code, _, stderr := walkshed(t, append([]string{"analyze", "--stations", stations, "--out", res}, study...)...); code != 0 {
 		t.Fatal(stderr)

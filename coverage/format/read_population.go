@@ -19,11 +19,14 @@ import (
 // features, and Encoding, CRS, Near and Warn work, as in PointOptions.
 type PopulationOptions struct {
 	PopCol, H3Col, LonCol, LatCol string
-	Where                         string
-	Encoding                      string
-	CRS                           crs.Transform
-	Near                          orb.Bound
-	Warn                          func(Warning)
+	// Layer is the name of the population layer read (workers, …): with
+	// no PopCol, a column or property of that name is taken first.
+	Layer    string
+	Where    string
+	Encoding string
+	CRS      crs.Transform
+	Near     orb.Bound
+	Warn     func(Warning)
 }
 
 // ReadPopulation reads people from a CSV or GeoJSON file (sniffed, unpacked
@@ -69,7 +72,7 @@ func populationCSV(in *input, opt PopulationOptions) (coverage.Population, error
 	if err != nil {
 		return pop, err
 	}
-	popCol, err := t.column("population", opt.PopCol, popNames, true)
+	popCol, err := t.column("population", opt.PopCol, opt.popNames(), true)
 	if err != nil {
 		return pop, err
 	}
@@ -257,12 +260,12 @@ func populationGeoJSON(in *input, opt PopulationOptions) (coverage.Population, e
 	if err != nil {
 		return pop, err
 	}
-	popKey, err := gjProps(path, fs, "population", opt.PopCol, popNames, "")
+	popKey, err := gjProps(path, fs, "population", opt.PopCol, opt.popNames(), "")
 	if err != nil {
 		return pop, err
 	}
 	if popKey == "" {
-		return pop, missingProp(path, fs, "population", popNames)
+		return pop, missingProp(path, fs, "population", opt.popNames())
 	}
 	filter, err := gjWhere(path, fs, opt.Where)
 	if err != nil {
@@ -325,4 +328,13 @@ func populationGeoJSON(in *input, opt PopulationOptions) (coverage.Population, e
 			blanks, plural(blanks, "feature has", "features have"), popKey, firstBlank)
 	}
 	return pop, nil
+}
+
+// popNames are the population column names detected: the layer's name
+// first, when there is one.
+func (opt PopulationOptions) popNames() []string {
+	if opt.Layer == "" {
+		return popNames
+	}
+	return append([]string{opt.Layer}, popNames...)
 }
