@@ -1,7 +1,7 @@
 // Command walkshed tells who lives outside a walk of every service station,
 // where the next stations should go, and how good that plan provably is.
 //
-// Subcommands: analyze, propose, update, demo, synth, version. The command
+// Subcommands: analyze, propose, update, serve, demo, synth, version. The command
 // parses flags, wires the coverage library, and owns printing and progress
 // bars; everything else lives in coverage/.
 package main

@@ -129,9 +129,6 @@ func loadStudy(ctx context.Context, sf *studyFlags, tf *tierFlags, given map[str
 	if err := tf.parse(sf, given["minutes"]); err != nil {
 		return serveConfig{}, err
 	}
-	if tf.named && tf.spec.Separate {
-		return serveConfig{}, usagef("--tier-mode separate does not go with serve: each edit updates one set of walking times, which inclusive tiers share")
-	}
 	// The study loader checks an output folder; serve writes none, so it
 	// gets a scratch one.
 	tmp, err := os.MkdirTemp("", "walkshed-serve-")
@@ -153,7 +150,14 @@ func loadStudy(ctx context.Context, sf *studyFlags, tf *tierFlags, given map[str
 		return serveConfig{}, err
 	}
 	cfg := serveConfig{res: res, reach: l.reach, areas: l.study.Areas, crs: sf.stations.datum, run: l.run, maxSnap: sf.maxSnap}
+	if tf.wanted(l.study.Stations) {
+		cfg.service, cfg.method = true, tf.method
+		if tf.method != 0 {
+			cfg.run = append(cfg.run, gpkg.KeyValue{Key: "access", Value: tf.method.String()})
+		}
+	}
 	if tf.named {
+		cfg.spec, cfg.named = tf.spec, true
 		for _, t := range tf.spec.Tiers {
 			cfg.tiers = append(cfg.tiers, t.Name)
 		}
@@ -184,14 +188,27 @@ func loadStored(ctx context.Context, from, file string, stderr io.Writer) (serve
 	if err != nil {
 		return serveConfig{}, err
 	}
-	res, nf, crsName := st.Result, st.Network, st.CRS
+	res, nf, crsName, facts := st.Result, st.Network, st.CRS, st.Service
 	st.Close() // read only: the file is left as it was
 	cfg := serveConfig{res: res, areas: res.AreaInputs(), crs: crsName, run: []gpkg.KeyValue{{Key: "served_from", Value: src}}}
-	if spec := tieredResult(src, filepath.Dir(src)); spec != "" {
-		if ts, err := coverage.ParseTierSpec(spec); err == nil {
-			for _, t := range ts.Tiers {
+	if facts.Any() {
+		svc, err := serviceOf(facts, res, src)
+		if err != nil {
+			return serveConfig{}, err
+		}
+		cfg.service, cfg.spec, cfg.named, cfg.method = true, svc.spec, svc.named, svc.method
+		if svc.named {
+			for _, t := range svc.spec.Tiers {
 				cfg.tiers = append(cfg.tiers, t.Name)
 			}
+			mode := "inclusive"
+			if svc.spec.Separate {
+				mode = "separate"
+			}
+			cfg.run = append(cfg.run, gpkg.KeyValue{Key: "tiers", Value: facts.Tiers}, gpkg.KeyValue{Key: "tier_mode", Value: mode})
+		}
+		if svc.method != 0 {
+			cfg.run = append(cfg.run, gpkg.KeyValue{Key: "access", Value: svc.method.String()})
 		}
 	}
 	switch res.Mode {

@@ -100,6 +100,50 @@ func BenchmarkServeShanghaiEdit(b *testing.B) {
 	b.ReportMetric(peakMB(), "peak-MB")
 }
 
+// BenchmarkServeShanghaiEditTiers is BenchmarkServeShanghaiEdit with the
+// synth's four tiers (and E2SFCA), in each tier mode: an edit updates every
+// tier's times (those of the tiers the station serves incrementally) and
+// the tiered summary. Each opening takes a random tier.
+func BenchmarkServeShanghaiEditTiers(b *testing.B) {
+	for _, mode := range []string{"inclusive", "separate"} {
+		b.Run(mode, func(b *testing.B) {
+			args := append(shanghaiServeArgs(b), "--tiers", "district=30,subdistrict=15,neighbourhood=10,building=5", "--tier-mode", mode, "--access", "e2sfca")
+			sv, _, err := loadServe(args, io.Discard)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			ctx := context.Background()
+			var opens, closes []time.Duration
+			n := 0
+			for b.Loop() {
+				p := sv.res.Cells[rng.IntN(len(sv.res.Cells))].Pos
+				id := fmt.Sprintf("bench-%d", n)
+				n++
+				tier := sv.cfg.tiers[rng.IntN(len(sv.cfg.tiers))]
+				t0 := time.Now()
+				sv.mu.Lock()
+				_, err := sv.edit(ctx, coverage.Event{Action: coverage.Open, Station: coverage.Station{ID: id, Pos: p, Tier: tier}})
+				sv.mu.Unlock()
+				opens = append(opens, time.Since(t0))
+				if err != nil {
+					b.Fatal(err)
+				}
+				t0 = time.Now()
+				sv.mu.Lock()
+				_, err = sv.edit(ctx, coverage.Event{Action: coverage.Close, Station: coverage.Station{ID: id}})
+				sv.mu.Unlock()
+				closes = append(closes, time.Since(t0))
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(p95(opens), "open-p95-ms")
+			b.ReportMetric(p95(closes), "close-p95-ms")
+		})
+	}
+}
+
 // BenchmarkServeShanghaiTiles makes cell, gap and station tiles at zooms
 // 8 to 16 over random populated places, and reports the 95th percentile
 // per zoom of those made (not taken from the cache).

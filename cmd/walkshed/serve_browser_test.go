@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/walkshed/walkshed/coverage"
 	"github.com/walkshed/walkshed/coverage/testenv"
 )
 
@@ -194,10 +195,11 @@ func TestServeBrowser(t *testing.T) {
 }
 
 // stationByIDLocked is stationByID under the read lock.
-func (s *server) stationByIDLocked(id string) (any, bool) {
+func (s *server) stationByIDLocked(id string) (coverage.Station, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.stationByID(id)
+	st, j := s.stationByID(id)
+	return st, j >= 0
 }
 
 // analyzeWithExtra runs walkshed analyze on the demo with one more station

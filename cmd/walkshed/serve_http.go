@@ -21,6 +21,7 @@ import (
 
 	"github.com/walkshed/walkshed/cmd/walkshed/webui"
 	"github.com/walkshed/walkshed/coverage"
+	"github.com/walkshed/walkshed/coverage/format"
 	"github.com/walkshed/walkshed/coverage/format/gpkg"
 	"github.com/walkshed/walkshed/coverage/site"
 	"github.com/walkshed/walkshed/coverage/tiles"
@@ -262,15 +263,16 @@ func (s *server) getSummary(w http.ResponseWriter, r *http.Request) {
 
 // stationJSON is a station as the API gives it.
 type stationJSON struct {
-	ID   string  `json:"id"`
-	Name string  `json:"name"`
-	Tier string  `json:"tier"`
-	Lon  float64 `json:"lon"`
-	Lat  float64 `json:"lat"`
+	ID       string  `json:"id"`
+	Name     string  `json:"name"`
+	Tier     string  `json:"tier"`
+	Lon      float64 `json:"lon"`
+	Lat      float64 `json:"lat"`
+	Capacity float64 `json:"capacity,omitempty"` // 0: unknown
 }
 
 func toJSON(st coverage.Station) stationJSON {
-	return stationJSON{ID: st.ID, Name: st.Name, Tier: st.Tier, Lon: st.Pos[0], Lat: st.Pos[1]}
+	return stationJSON{ID: st.ID, Name: st.Name, Tier: st.Tier, Lon: st.Pos[0], Lat: st.Pos[1], Capacity: st.Capacity}
 }
 
 func (s *server) getStations(w http.ResponseWriter, r *http.Request) {
@@ -537,9 +539,24 @@ func (s *server) getGPKG(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.export.Lock()
+	defer s.export.Unlock()
 	s.mu.RLock()
 	opt.Snap = snapLegs(extrasOf(s.cfg.reach), len(s.res.Cells))
-	err = gpkg.Write(path, s.res, opt)
+	if s.cfg.service {
+		// The catchments and access values too, as analyze writes them, so
+		// that update continues from the file.
+		var tx *format.TierExtras
+		if tx, err = s.tierExtras(); err == nil {
+			tx, err = serviceExtras(r.Context(), s.res, tx.Result, s.cfg.areas, s.cfg.named, s.cfg.method, s.cfg.reach)
+		}
+		if err == nil {
+			opt.Tiers = gpkgTiers(tx)
+		}
+	}
+	if err == nil {
+		err = gpkg.Write(path, s.res, opt)
+	}
 	s.mu.RUnlock()
 	if err != nil {
 		jsonError(w, http.StatusInternalServerError, forPeople(err))

@@ -148,7 +148,19 @@ func sameSummary(t testing.TB, what string, got, want []byte) {
 	delete(g, "created")
 	delete(w, "created")
 	if !reflect.DeepEqual(g, w) {
-		t.Fatalf("%s: /api/summary differs from a fresh analysis:\n got %s\nwant %s", what, got, want)
+		var keys []string
+		for k := range w {
+			if !reflect.DeepEqual(g[k], w[k]) {
+				keys = append(keys, k)
+			}
+		}
+		for k := range g {
+			if _, ok := w[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		t.Fatalf("%s: /api/summary differs from a fresh analysis in %v:\n got %s\nwant %s", what, keys, got, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
@@ -27,6 +28,27 @@ type level struct {
 	agg      []aggregate
 	childOff []int32
 	up       []int32
+
+	// The hexagons' outlines, made once on the level's first tile (H3
+	// computes each through cgo, most of a coarse tile's cost): cell i's
+	// ring is ringPts[ringOff[i]:ringOff[i+1]].
+	ringOnce sync.Once
+	ringOff  []int32
+	ringPts  []orb.Point
+}
+
+// ring is cell i's outline, shared: copy it before changing it.
+func (lv *level) ring(i int32) orb.Ring {
+	lv.ringOnce.Do(func() {
+		lv.ringOff = make([]int32, len(lv.cell)+1)
+		lv.ringPts = make([]orb.Point, 0, 7*len(lv.cell))
+		for k, c := range lv.cell {
+			lv.ringPts = append(lv.ringPts, coverage.CellRing(c)...)
+			lv.ringOff[k+1] = int32(len(lv.ringPts))
+		}
+	})
+	lo, hi := lv.ringOff[i], lv.ringOff[i+1]
+	return orb.Ring(lv.ringPts[lo:hi:hi])
 }
 
 // aggregate sums the cells inside a coarser one.
@@ -90,9 +112,12 @@ func buildLevels(r *coverage.Result) ([]*level, error) {
 		lv.agg = make([]aggregate, len(lv.cell))
 		levels[k] = lv
 	}
-	for _, lv := range levels {
+	for k, lv := range levels {
 		lv.reach = hexReach(lv)
 		lv.index = newQuadIndex(lv.pos)
+		if k < res && len(lv.cell) > 0 {
+			lv.ring(0) // the coarse outlines, made now rather than on a first tile
+		}
 	}
 	// Every aggregate from the bottom up.
 	for k := res - 1; k >= 0; k-- {

@@ -278,9 +278,19 @@ func (s *Source) cellFeatures(t maptile.Tile, sel orb.Bound) []*geojson.Feature 
 		if !pad.Contains(lv.pos[i]) {
 			return
 		}
-		ring := coverage.CellRing(lv.cell[i])
+		var ring orb.Ring
+		if own {
+			// The study's own cells, too many to keep outlines of, are
+			// drawn only at deep zooms, a few per tile.
+			ring = coverage.CellRing(lv.cell[i])
+		} else {
+			ring = lv.ring(i)
+		}
 		if !ring.Bound().Intersects(sel) {
 			return
+		}
+		if !own {
+			ring = slices.Clone(ring) // projection changes it in place
 		}
 		f := geojson.NewFeature(orb.Polygon{ring})
 		if own {

@@ -97,12 +97,42 @@ function showSummary(s) {
   $('share').textContent = pct(s.share_covered);
   $('population').textContent = people(s.population_total);
   $('stations').textContent = fmt.format(s.stations);
+  // With tiers: each tier's coverage from the top, then the fully served.
+  const tl = $('tiers');
+  tl.textContent = '';
+  tl.hidden = !s.tiers;
+  for (const t of s.tiers || []) {
+    const li = document.createElement('li');
+    li.className = 'tier-line';
+    li.dataset.tier = t.name;
+    li.textContent = `${t.name} (${t.minutes} min): ${pct(t.share_covered)}, ${people(t.population_covered)} people, ${fmt.format(t.stations)} stations, ${fmt.format(t.gaps)} gaps`;
+    tl.appendChild(li);
+  }
+  if (s.tiers) {
+    const li = document.createElement('li');
+    li.className = 'tier-line';
+    li.textContent = `fully served: ${pct(s.fully_served_share)}, ${people(s.fully_served_population)} people`;
+    tl.appendChild(li);
+  }
+  // With several populations: each one's covered people and share.
+  const ll = $('layers');
+  ll.textContent = '';
+  ll.hidden = !s.layers;
+  for (const l of s.layers || []) {
+    const li = document.createElement('li');
+    li.className = 'layer-line';
+    li.textContent = `${l.name}: ${people(l.population_covered)} of ${people(l.population)} covered, ${pct(l.share_covered)}`;
+    ll.appendChild(li);
+  }
   // Gaps, ranked; a click flies to one.
   const gl = $('gaps');
   gl.textContent = '';
   for (const g of s.gaps.slice(0, 50)) {
     const li = document.createElement('li');
     li.textContent = `${people(g.population)} people, ${g.cells} cells`;
+    if (g.layers) {
+      li.textContent += ` (${Object.entries(g.layers).map(([k, v]) => `${k} ${people(v)}`).join(', ')}; weighted ${people(g.weighted)})`;
+    }
     li.dataset.rank = g.id;
     li.onclick = () => state.map.flyTo({ center: [g.lon, g.lat], zoom: Math.max(state.map.getZoom(), 14) });
     gl.appendChild(li);
