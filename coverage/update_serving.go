@@ -127,6 +127,10 @@ func UpdateServing(ctx context.Context, r *Result, reach Reach, events []Event, 
 	*r = view
 	r.Stations = full
 	remap(back)
+	// The areas count every station in them, not only those that serve.
+	if len(r.Areas) > 0 {
+		r.Areas = summarizeAreas(r, r.AreaInputs(), r.cellArea)
+	}
 
 	// Every event gets a change; one about a station that does not serve
 	// keeps the covered population of the event before it.

@@ -5,12 +5,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/paulmach/orb"
 )
 
 // servingResult analyses the stations that serve alone, then gives the
 // result the full list, its times indexing it: what a hierarchy of
 // separate tiers keeps for its bottom tier.
-func servingResult(t *testing.T, set Settings, cells []Cell, all []Station, serves func(Station) bool) *Result {
+func servingResult(t *testing.T, set Settings, cells []Cell, all []Station, serves func(Station) bool, areas ...Area) *Result {
 	t.Helper()
 	var sub []Station
 	var at []int32
@@ -20,7 +22,7 @@ func servingResult(t *testing.T, set Settings, cells []Cell, all []Station, serv
 			at = append(at, int32(j))
 		}
 	}
-	res, err := Analyze(context.Background(), Study{Settings: set, Stations: sub, Cells: cells}, NewCrow(cells, set.SpeedKmh), nil)
+	res, err := Analyze(context.Background(), Study{Settings: set, Stations: sub, Cells: cells, Areas: areas}, NewCrow(cells, set.SpeedKmh), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +32,7 @@ func servingResult(t *testing.T, set Settings, cells []Cell, all []Station, serv
 		}
 	}
 	res.Stations = all
+	res.Areas = SummarizeAreas(res, areas) // the areas count every station
 	return res
 }
 
@@ -43,7 +46,10 @@ func TestUpdateServingEqualsFullRecomputation(t *testing.T) {
 			st[j].Tier = []string{"a", "b"}[r.IntN(2)]
 		}
 		set := Settings{Res: 9, Minutes: Minutes(5 + r.IntN(15)), SpeedKmh: 4}
-		res := servingResult(t, set, cells, st, serves)
+		c := cells[len(cells)/2].Pos
+		half := orb.Ring{{c[0] - 0.05, c[1] - 0.05}, {c[0], c[1] - 0.05}, {c[0], c[1] + 0.05}, {c[0] - 0.05, c[1] + 0.05}, {c[0] - 0.05, c[1] - 0.05}}
+		area := Area{Name: "west", Geom: orb.MultiPolygon{{half}}}
+		res := servingResult(t, set, cells, st, serves, area)
 		evs := randomEvents(r, st, 1+r.IntN(15), cells[len(cells)/2].Pos)
 		for k := range evs {
 			if evs[k].Action == Open {
@@ -56,7 +62,11 @@ func TestUpdateServingEqualsFullRecomputation(t *testing.T) {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		final := finalStations(st, evs)
-		checkSameResult(t, res, servingResult(t, set, cells, final, serves))
+		want := servingResult(t, set, cells, final, serves, area)
+		checkSameResult(t, res, want)
+		if len(res.Areas) != 1 || res.Areas[0].Stations != want.Areas[0].Stations || res.Areas[0].CoveredPopulation != want.Areas[0].CoveredPopulation {
+			t.Fatalf("seed %d: area %+v, full run %+v", seed, res.Areas, want.Areas)
+		}
 		sum := before
 		for k, ch := range changes {
 			sum += ch.Gained - ch.Lost

@@ -50,7 +50,7 @@ func TestUpdateTieredMatchesFreshAnalysis(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			stations, population := writeTierStudy(t, dir)
-			study := []string{"--population", population, "--tiers", "district=12,subdistrict=8,neighbourhood=5",
+			study := []string{"--population", population, "--areas", small("areas.geojson"), "--tiers", "district=12,subdistrict=8,neighbourhood=5",
 				"--tier-mode", mode, "--access", "e2sfca", "--quiet", "--format", "csv,gpkg,geojson"}
 			res, fresh := filepath.Join(dir, "res"), filepath.Join(dir, "fresh")
 			if code, _, stderr := walkshed(t, append([]string{"analyze", "--stations", stations, "--out", res}, study...)...); code != 0 {
@@ -89,6 +89,7 @@ func TestUpdateTieredMatchesFreshAnalysis(t *testing.T) {
 				`SELECT station_id, tier, cells, served_population, load, geom FROM catchments ORDER BY station_id`,
 				`SELECT * FROM tier_gaps ORDER BY fid`,
 				`SELECT * FROM gaps ORDER BY fid`,
+				`SELECT * FROM areas ORDER BY fid`,
 				`SELECT table_name, min_x, min_y, max_x, max_y FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name`,
 			} {
 				a, w := sqlDump(t, gpkgPath, q), sqlDump(t, want, q)
@@ -109,7 +110,7 @@ func TestUpdateTieredMatchesFreshAnalysis(t *testing.T) {
 					t.Errorf("%s: %v, want %v", q, got, n)
 				}
 			}
-			for _, f := range []string{"cells.csv", "stations.csv", "gaps.geojson", "tier_gaps.geojson"} {
+			for _, f := range []string{"cells.csv", "stations.csv", "areas.csv", "gaps.geojson", "tier_gaps.geojson"} {
 				if a, w := mustRead(t, filepath.Join(res, f)), mustRead(t, filepath.Join(fresh, f)); string(a) != string(w) {
 					t.Errorf("%s after the update:\n%s\na fresh analysis:\n%s", f, a, w)
 				}
