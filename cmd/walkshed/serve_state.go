@@ -444,13 +444,6 @@ func (s *server) apply(ctx context.Context, ev coverage.Event, at int) (ch cover
 			return fail(err)
 		}
 	}
-	for t, v := range s.views {
-		if s.serves[t] != nil && len(v.Areas) > 0 {
-			// UpdateServing counts in the areas the serving stations only;
-			// analyze counts every station.
-			v.Areas = coverage.SummarizeAreasOf(v, v.AreaInputs(), v.CellAreas())
-		}
-	}
 	if ev.Action == coverage.Open && at >= 0 {
 		last := len(s.res.Stations) - 1
 		for t, v := range s.views {
