@@ -159,6 +159,10 @@ func finishGap(r *Result, g *Gap) {
 		}
 	}
 	g.Point = r.Cells[best].Pos
+	g.Outline = nil
+	if r.SkipOutlines {
+		return
+	}
 	var lines [][]orb.Point
 	for _, j := range g.Cells {
 		t := r.topo(j)

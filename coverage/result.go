@@ -71,6 +71,12 @@ type Result struct {
 
 	Created time.Time
 
+	// SkipOutlines finds and ranks gaps without their outlines (Gap.Outline
+	// nil): for a result whose gaps are only counted and listed, such as
+	// an upper tier's between edits, where one gap may span the city and
+	// tracing its outline would cost more than the rest of an update.
+	SkipOutlines bool
+
 	idx       *cellIndex  // blocks of cells for updates, built with the result
 	cellArea  []int32     // area of each cell, kept from the last area summary
 	topoCache []*cellTopo // edges of the cells gap finding has looked at, by cell

@@ -187,7 +187,8 @@ func (s *server) buildTiers(ctx context.Context) error {
 		set := res.Settings
 		set.Minutes = tier.Minutes
 		v := &coverage.Result{Settings: set, Mode: res.Mode, Bound: res.Bound, Stations: res.Stations, Cells: res.Cells,
-			Access: tr.Tiers[t].Access, InputPopulation: res.InputPopulation, Layers: res.Layers, Created: res.Created}
+			Access: tr.Tiers[t].Access, InputPopulation: res.InputPopulation, Layers: res.Layers, Created: res.Created,
+			SkipOutlines: true} // the summary lists an upper tier's gaps; the export traces them anew
 		v.Finish(s.cfg.areas)
 		s.views[t], s.serves[t] = v, tierServes(spec, t)
 	}
