@@ -247,16 +247,7 @@ func AnalyzeTiers(ctx context.Context, cells []Cell, stations []Station, spec Ti
 	if err != nil {
 		return nil, err
 	}
-	r := &TierResult{
-		Spec:        spec,
-		Cells:       cells,
-		Stations:    stations,
-		StationTier: own,
-		Tiers:       make([]TierCoverage, len(spec.Tiers)),
-	}
-	// A cell is fully served unless some tier leaves it uncovered.
-	notFull := make([]bool, len(cells))
-	unreached := make([]bool, len(cells))
+	access := make([][]Access, len(spec.Tiers))
 	for t, tier := range spec.Tiers {
 		var idx []int32
 		var pts []orb.Point
@@ -274,11 +265,51 @@ func AnalyzeTiers(ctx context.Context, cells []Cell, stations []Station, spec Ti
 		} else if err := reach.Nearest(ctx, pts, nil, acc); err != nil {
 			return nil, fmt.Errorf("coverage: walking times for tier %q: %w", tier.Name, err)
 		}
-		var tot Totals
 		for i, a := range acc {
 			if a.Station >= 0 {
 				acc[i].Station = idx[a.Station]
 			}
+		}
+		access[t] = acc
+	}
+	return NewTierResult(spec, cells, stations, access)
+}
+
+// NewTierResult gathers every tier's walking times (access[t][i]: cell i's
+// time to the nearest station serving tier t, Station indexing stations)
+// into a TierResult with its totals, as AnalyzeTiers does after its
+// searches: for walking times kept up to date some other way.
+func NewTierResult(spec TierSpec, cells []Cell, stations []Station, access [][]Access) (*TierResult, error) {
+	own, err := StationTiers(stations, spec)
+	if err != nil {
+		return nil, err
+	}
+	if len(access) != len(spec.Tiers) {
+		return nil, fmt.Errorf("coverage: walking times for %d tiers, the spec has %d", len(access), len(spec.Tiers))
+	}
+	r := &TierResult{
+		Spec:        spec,
+		Cells:       cells,
+		Stations:    stations,
+		StationTier: own,
+		Tiers:       make([]TierCoverage, len(spec.Tiers)),
+	}
+	// A cell is fully served unless some tier leaves it uncovered.
+	notFull := make([]bool, len(cells))
+	unreached := make([]bool, len(cells))
+	for t, tier := range spec.Tiers {
+		acc := access[t]
+		if len(acc) != len(cells) {
+			return nil, fmt.Errorf("coverage: tier %q: %d walking times for %d cells", tier.Name, len(acc), len(cells))
+		}
+		n := 0
+		for _, k := range own {
+			if spec.Serves(int(k), t) {
+				n++
+			}
+		}
+		var tot Totals
+		for i, a := range acc {
 			p := cells[i].Population
 			tot.Population += p
 			tot.Cells++
@@ -293,7 +324,7 @@ func AnalyzeTiers(ctx context.Context, cells []Cell, stations []Station, spec Ti
 				unreached[i] = true
 			}
 		}
-		r.Tiers[t] = TierCoverage{Tier: tier, Stations: len(idx), Access: acc, Totals: tot}
+		r.Tiers[t] = TierCoverage{Tier: tier, Stations: n, Access: acc, Totals: tot}
 	}
 	for i, c := range cells {
 		r.Full.Population += c.Population

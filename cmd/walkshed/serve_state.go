@@ -200,51 +200,13 @@ func (s *server) buildTiers(ctx context.Context) error {
 // access values, which summary.json does not show, are left out): every
 // tier's coverage from its view, counted as AnalyzeTiers counts it.
 func (s *server) tierExtras() (*format.TierExtras, error) {
-	spec := s.cfg.spec
-	own, err := coverage.StationTiers(s.res.Stations, spec)
+	access := make([][]coverage.Access, len(s.views))
+	for t, v := range s.views {
+		access[t] = v.Access
+	}
+	tr, err := coverage.NewTierResult(s.cfg.spec, s.res.Cells, s.res.Stations, access)
 	if err != nil {
 		return nil, err
-	}
-	cells := s.res.Cells
-	tr := &coverage.TierResult{Spec: spec, Cells: cells, Stations: s.res.Stations, StationTier: own, Tiers: make([]coverage.TierCoverage, len(spec.Tiers))}
-	notFull := make([]bool, len(cells))
-	unreached := make([]bool, len(cells))
-	for t, tier := range spec.Tiers {
-		n := 0
-		for _, k := range own {
-			if spec.Serves(int(k), t) {
-				n++
-			}
-		}
-		acc := s.views[t].Access
-		var tot coverage.Totals
-		for i, a := range acc {
-			p := cells[i].Population
-			tot.Population += p
-			tot.Cells++
-			if a.Minutes <= tier.Minutes { // Unreached is +Inf
-				tot.CoveredPopulation += p
-				tot.CoveredCells++
-			} else {
-				notFull[i] = true
-			}
-			if !a.Minutes.Reached() {
-				tot.UnreachedCells++
-				unreached[i] = true
-			}
-		}
-		tr.Tiers[t] = coverage.TierCoverage{Tier: tier, Stations: n, Access: acc, Totals: tot}
-	}
-	for i, c := range cells {
-		tr.Full.Population += c.Population
-		tr.Full.Cells++
-		if !notFull[i] {
-			tr.Full.CoveredPopulation += c.Population
-			tr.Full.CoveredCells++
-		}
-		if unreached[i] {
-			tr.Full.UnreachedCells++
-		}
 	}
 	tx := &format.TierExtras{Result: tr, Named: s.cfg.named, Method: s.cfg.method, Layers: s.res.Layers}
 	if s.cfg.method != 0 {
