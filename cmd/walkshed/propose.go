@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/walkshed/walkshed/coverage"
@@ -23,6 +26,9 @@ type proposeFlags struct {
 	candWhere  string
 	minSpacing float64
 	tier       string // --tier: the tier the new sites are of (with --tiers)
+	gap        float64
+	timeLimit  time.Duration
+	date       string
 
 	costs  string
 	radius float64
@@ -36,6 +42,9 @@ func (p *proposeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.candWhere, "candidates-where", "", "keep only candidates passing `COND`")
 	fs.Float64Var(&p.minSpacing, "min-spacing", 0, "least distance between two new sites, metres")
 	fs.StringVar(&p.tier, "tier", "", "with --tiers: propose stations of tier `T`, maximising the people newly covered for T (default: the bottom tier)")
+	fs.Float64Var(&p.gap, "gap", 0.001, "stop searching when the plan is proven within `G` of the optimum (0.001 = 0.1%; 0: prove the optimum)")
+	fs.DurationVar(&p.timeLimit, "time-limit", time.Minute, "stop searching after `D` (e.g. 30s, 5m; 0: no limit) with the best plan and bound found")
+	fs.StringVar(&p.date, "date", "", "opening date `YYYY-MM-DD` of the sites in events.csv (default: today)")
 	fs.StringVar(&p.costs, "costs", "", "optimise over a precomputed cost `TABLE` (CSV: demand id, site id, cost, weight) instead of a study")
 	fs.Float64Var(&p.radius, "radius", 0, "cost-table mode: a site reaches a demand when cost <= `R` (the table's unit)")
 	fs.StringVar(&p.cols.Demand, "demand-col", site.DefaultCostColumns.Demand, "cost-table demand id column")
@@ -56,6 +65,15 @@ func (p *proposeFlags) check(set map[string]bool) error {
 		return usagef("--target %v: SHARE must be in (0, 1]", p.target)
 	case p.minSpacing < 0 || math.IsNaN(p.minSpacing):
 		return usagef("--min-spacing %v must not be negative", p.minSpacing)
+	case !(p.gap >= 0 && p.gap < 1):
+		return usagef("--gap %v must be in [0, 1)", p.gap)
+	case p.timeLimit < 0:
+		return usagef("--time-limit %v must not be negative", p.timeLimit)
+	}
+	if p.date != "" {
+		if _, err := time.Parse(time.DateOnly, p.date); err != nil {
+			return usagef("--date %q is not a date (want YYYY-MM-DD)", p.date)
+		}
 	}
 	return nil
 }
@@ -70,10 +88,13 @@ func (p *proposeFlags) describe(m *manifest) {
 	if p.minSpacing > 0 {
 		m.set("min_spacing_m", p.minSpacing)
 	}
+	m.set("gap", p.gap)
+	m.set("time_limit_s", p.timeLimit.Seconds())
 }
 
 func (p *proposeFlags) solve(ctx context.Context, prob *site.Problem, bar *progress) (*site.Plan, error) {
-	opt := site.Options{MinSpacing: coverage.Meters(p.minSpacing), Progress: func(stage string) { bar.update(stage, 0, -1) }}
+	opt := site.Options{MinSpacing: coverage.Meters(p.minSpacing), Progress: func(stage string) { bar.update(stage, 0, -1) },
+		Exact: true, Gap: p.gap, TimeLimit: p.timeLimit}
 	defer bar.done()
 	if p.add > 0 {
 		return prob.SolveK(ctx, p.add, opt)
@@ -87,10 +108,11 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	var pf proposeFlags
 	var tf tierFlags
 	sf.register(fs)
+	sf.stationsOptional = true
 	tf.register(fs, &sf)
 	pf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: walkshed propose --stations FILE --population FILE [--network FILE] [--tiers SPEC [--tier T]] (--add K | --target SHARE) --out DIR [flags]\n"+
+		fmt.Fprintln(stderr, "usage: walkshed propose [--stations FILE] --population FILE [--network FILE] [--tiers SPEC [--tier T]] (--add K | --target SHARE) --out DIR [flags]\n"+
 			"       walkshed propose --costs TABLE.csv --radius R (--add K | --target SHARE) --out DIR")
 		fs.PrintDefaults()
 	}
@@ -195,7 +217,31 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	extra := site.Extra{"mode": res.Mode, "minutes": float64(limit), "speed_kmh": sf.speed, "res": sf.res}
+	// The analysis outputs show coverage with the plan: the sites join the
+	// study as stations and it is analysed again.
+	date := pf.openingDate()
+	opened := plannedStations(plan, tier, tf.spec)
+	l.study.Stations = append(l.study.Stations, opened...)
+	end = bar.step("walking times and gaps with the plan")
+	res, err = coverage.Analyze(ctx, l.study, l.reach, sf.logger(stderr))
+	end()
+	if err != nil {
+		return err
+	}
+	ex = extrasOf(l.reach)
+	if tier >= 0 {
+		end = bar.step("tiers and catchments with the plan")
+		ex.Tiers, err = tf.analyze(ctx, l, res)
+		end()
+		if err != nil {
+			return err
+		}
+	}
+	eventsCRS, err := parseInputCRS(sf.stations.datum)
+	if err != nil {
+		return err
+	}
+	extra := site.Extra{"mode": res.Mode, "minutes": float64(limit), "speed_kmh": sf.speed, "res": sf.res, "opening_date": date}
 	if tier >= 0 {
 		extra["tier"] = tf.spec.Tiers[tier].Name
 		extra["tiers"] = tf.specText()
@@ -206,6 +252,7 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 		{"curve.csv", func(w io.Writer) error { return site.WriteCurveCSV(w, plan) }},
 		{"proposal.json", func(w io.Writer) error { return site.WriteProposalJSON(w, plan, extra) }},
 		{"sites.geojson", func(w io.Writer) error { return site.WriteSitesGeoJSON(w, plan) }},
+		{"events.csv", func(w io.Writer) error { return writeOpenings(w, opened, date, eventsCRS) }},
 	}
 	run := append(l.run, proposeFacts(&pf)...)
 	if tier >= 0 {
@@ -233,8 +280,68 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 		printTier(stdout, tf.spec, tier)
 	}
 	printPlan(stdout, plan, len(cands), "people")
+	fmt.Fprintf(stdout, "the outputs show coverage with the plan; events.csv opens its sites on %s (walkshed update --events)\n", date)
 	fmt.Fprintf(stdout, "\nwrote %s\n", sf.out)
 	return nil
+}
+
+// openingDate is --date, or today.
+func (p *proposeFlags) openingDate() string {
+	if p.date != "" {
+		return p.date
+	}
+	return time.Now().Format(time.DateOnly)
+}
+
+// plannedStations returns the plan's sites as stations, in rank order, with
+// ids proposed-1, proposed-2, … (the candidate's id, when it has one, as the
+// name) and, with tiers, of the tier proposed for.
+func plannedStations(plan *site.Plan, tier int, spec coverage.TierSpec) []coverage.Station {
+	out := make([]coverage.Station, 0, len(plan.Sites))
+	for _, s := range plan.Sites {
+		st := coverage.Station{ID: "proposed-" + strconv.Itoa(s.Rank), Name: s.ID, Pos: s.Pos}
+		if tier >= 0 {
+			st.Tier = spec.Tiers[tier].Name
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// writeOpenings writes events.csv: one opening per new site
+// (date,action,id,lon,lat,name[,tier]), the positions in the coordinates the
+// stations were read in, which walkshed update reads them in.
+func writeOpenings(w io.Writer, opened []coverage.Station, date string, c inputCRS) error {
+	tiers := len(opened) > 0 && opened[0].Tier != ""
+	cw := csv.NewWriter(w)
+	header := []string{"date", "action", "id", "lon", "lat", "name"}
+	if tiers {
+		header = append(header, "tier")
+	}
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	for _, s := range opened {
+		x, y := s.Pos[0], s.Pos[1]
+		if c.proj != nil {
+			var err error
+			if x, y, err = c.proj.FromWGS84(x, y); err != nil {
+				return fmt.Errorf("events.csv: %s: %w", s.ID, err)
+			}
+		} else {
+			q := c.datum.FromWGS84(s.Pos)
+			x, y = q[0], q[1]
+		}
+		rec := []string{date, "open", s.ID, strconv.FormatFloat(x, 'f', -1, 64), strconv.FormatFloat(y, 'f', -1, 64), s.Name}
+		if tiers {
+			rec = append(rec, s.Tier)
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // printTier says which tier the plan is for and which tiers its new sites
@@ -344,6 +451,7 @@ func printPlan(w io.Writer, pl *site.Plan, candidates int, unit string) {
 		fmt.Fprintf(w, "certified   the plan newly covers %s; no plan of %s can newly cover more than %s (gap %.2f%%)\n",
 			fmtInt(pl.Objective), nof(len(pl.Sites), "site", "sites"), fmtInt(pl.UpperBound), 100*pl.Gap)
 	}
+	fmt.Fprintf(w, "status      %s\n", planStatus(pl))
 	for _, s := range pl.Sites[:min(10, len(pl.Sites))] {
 		where := s.ID
 		if s.HasPos {
@@ -359,6 +467,27 @@ func printPlan(w io.Writer, pl *site.Plan, candidates int, unit string) {
 	}
 	for _, s := range pl.Status {
 		fmt.Fprintf(w, "note: %s\n", strings.TrimSpace(s))
+	}
+}
+
+// planStatus says whether the plan is proven optimal, and how the search
+// ended.
+func planStatus(pl *site.Plan) string {
+	how := fmt.Sprintf("%s searched in %.1f s", nof(pl.Nodes, "node", "nodes"), pl.Seconds)
+	if pl.TimedOut {
+		how += ", stopped by the time limit"
+	}
+	switch {
+	case pl.Mode == "target" && pl.Optimal:
+		return fmt.Sprintf("optimal: no plan of fewer sites reaches the target (proven; %s)", how)
+	case pl.Mode == "target":
+		return fmt.Sprintf("gap: at least %s needed (proven), the plan has %s (%s)", fmtInt(float64(pl.MinSites)), fmtInt(float64(len(pl.Sites))), how)
+	case pl.Optimal && pl.GapTolerance > 0:
+		return fmt.Sprintf("optimal within %g%% (proven; %s)", 100*pl.GapTolerance, how)
+	case pl.Optimal:
+		return fmt.Sprintf("optimal (proven; %s)", how)
+	default:
+		return fmt.Sprintf("gap: proven within %.2f%% of the optimum, not within the %g%% asked (%s)", 100*pl.Gap, 100*pl.GapTolerance, how)
 	}
 }
 

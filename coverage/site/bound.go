@@ -47,6 +47,12 @@ type lagrangian struct {
 	top    topHeap
 	heaps  []topHeap // one per worker
 	start  []int32   // incumbent's cover counts, to start from; nil: u = w
+	// Branch-and-bound nodes restrict the problem: skip marks the sites
+	// that may not be chosen (excluded or already fixed in), demand lists
+	// only the demand no fixed site covers (u stays 0 elsewhere), and warm,
+	// when not nil, gives the starting multipliers.
+	skip []bool
+	warm []float64
 }
 
 func newLagrangian(p *Problem, static []float64, order []int32) *lagrangian {
@@ -119,6 +125,9 @@ func (l *lagrangian) eval2(u []float64, k int) (float64, float64) {
 			if len(h) == k && l.static[j] <= h[0].c {
 				break
 			}
+			if l.skip != nil && l.skip[j] {
+				continue
+			}
 			c := 0.0
 			for _, i := range l.p.Set(j) {
 				c += u[i]
@@ -175,6 +184,8 @@ type boundResult struct {
 	value      float64   // L_K(u), with a margin for rounding
 	prefix     []float64 // prefix[k-1] bounds plans of k ≤ K sites
 	iterations int
+	u          []float64 // the multipliers giving value (aliases the solver's buffer)
+	top        []topItem // the K+1 largest c_j(u), largest first
 }
 
 // solve minimises L_k by projected subgradient with Polyak steps towards
@@ -194,11 +205,14 @@ func (l *lagrangian) solve(ctx context.Context, k int, target float64, iteration
 		if l.start != nil && l.start[i] > 0 {
 			u[i] = 0
 		}
+		if l.warm != nil {
+			u[i] = math.Min(math.Max(l.warm[i], 0), w[i])
+		}
 	}
 	best := math.Inf(1)
 	bestU := make([]float64, len(u))
 	theta, stall, it := 2.0, 0, 0
-	if l.start != nil {
+	if l.start != nil || l.warm != nil {
 		theta = 1 // already near: smaller steps
 	}
 	// Margin for rounding in the sums (relative 1e-12 of all weight, far
@@ -267,16 +281,19 @@ func (l *lagrangian) solve(ctx context.Context, k int, target float64, iteration
 			}
 		}
 	}
-	// Re-evaluate at the best u to get the prefix bounds for every k ≤ K.
-	base, sum := l.eval2(bestU, k)
-	L := base + sum
+	// Re-evaluate at the best u to get the prefix bounds for every k ≤ K
+	// (and the (K+1)-th largest c_j, which reduced-cost fixing needs).
+	base, _ := l.eval2(bestU, k+1)
 	s := l.sorted()
-	prefix := make([]float64, len(s))
-	acc := base
+	L := base
+	prefix := make([]float64, 0, k)
 	for i, t := range s {
-		acc += t.c
-		prefix[i] = math.Min(acc+margin, l.p.Reachable+margin)
+		if i == k {
+			break
+		}
+		L += t.c
+		prefix = append(prefix, math.Min(L+margin, l.p.Reachable+margin))
 	}
 	v := math.Min(L, l.p.Reachable) + margin
-	return boundResult{value: v, prefix: prefix, iterations: it}
+	return boundResult{value: v, prefix: prefix, iterations: it, u: bestU, top: s}
 }

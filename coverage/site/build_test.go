@@ -7,10 +7,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -206,8 +208,23 @@ func TestWriters(t *testing.T) {
 	if err := WriteCurveCSV(&buf, plan); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(buf.String(), "k,covered_population,share_covered,upper_bound\n1,") {
+	// Each figure and its bound in the same terms: newly covered, then
+	// totals (the population covered before added to both).
+	rows, err := csv.NewReader(strings.NewReader(buf.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rows[0], ",") != "k,newly_covered,newly_covered_upper_bound,covered_population,covered_population_upper_bound,share_covered,share_covered_upper_bound" || len(rows) != 4 {
 		t.Fatalf("curve.csv: %s", buf.String())
+	}
+	for r, c := range plan.Curve {
+		want := []float64{float64(c.K), c.Covered - plan.Base, c.UpperBound, c.Covered, plan.Base + c.UpperBound, c.Covered / plan.Total, (plan.Base + c.UpperBound) / plan.Total}
+		for x, w := range want {
+			got, err := strconv.ParseFloat(rows[r+1][x], 64)
+			if err != nil || math.Abs(got-w) > 1e-9*math.Max(1, w) {
+				t.Fatalf("curve.csv row %d column %s: %q, want %v", r+1, rows[0][x], rows[r+1][x], w)
+			}
+		}
 	}
 	buf.Reset()
 	if err := WriteSitesGeoJSON(&buf, plan); err != nil {

@@ -10,9 +10,17 @@
 //	                                                        ├─ Problem (CSR coverage sets)
 //	cost table ─── ReadCostTable ──────────────────────────┘        │
 //	                                 SolveK / SolveTarget: lazy greedy → swap search
-//	                                                        → Lagrangian bound → Plan
+//	                                                        → Lagrangian bound
+//	                                 with Options.Exact: → tabu rounds on reweighted
+//	                                                        demand → branch-and-bound
+//	                                                        over the Lagrangian bound → Plan
 //	                                 Plan → WriteSitesCSV, WriteProposalJSON,
 //	                                        WriteCurveCSV, WriteSitesGeoJSON
+//
+// With Options.Exact the answer is proven optimal (within Options.Gap)
+// unless Options.TimeLimit stops the search first; the bound reported is
+// then the largest bound among the nodes still open, so it is certified at
+// every stop.
 //
 // A Problem keeps, for each useful candidate, the sorted indices of the
 // demand it reaches that no existing station covers; demand already covered

@@ -2,8 +2,10 @@ package site
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/walkshed/walkshed/coverage"
 )
@@ -16,8 +18,21 @@ type Options struct {
 	// BoundIterations caps the subgradient iterations (0: 600).
 	BoundIterations int
 	// Progress, when not nil, is told which stage runs ("greedy", "swap",
-	// "bound", "reduce").
+	// "bound", "reduce", "search").
 	Progress func(stage string)
+	// Exact runs the branch-and-bound over the Lagrangian bound after the
+	// heuristic, until the certified gap is at most Gap (add mode) or the
+	// fewest sites are proven (target mode), or TimeLimit passes.
+	Exact bool
+	// Gap is the relative gap at which the search stops: 0.001 stops when
+	// the plan is proven within 0.1% of the optimum; 0 asks for the optimum
+	// itself (up to rounding). It also decides Plan.Optimal.
+	Gap float64
+	// TimeLimit, when positive, bounds the time spent after the greedy
+	// start; the plan and bound are then the best found by then.
+	TimeLimit time.Duration
+
+	maxNodes int // stop the branch-and-bound after this many nodes (tests)
 }
 
 // PlanSite is one proposed site, in rank order.
@@ -54,11 +69,35 @@ type Plan struct {
 	Covered    float64 // Base + Objective
 	Share      float64 // Covered / Total
 	Curve      []CurvePoint
-	Candidates int // useful candidates
-	Considered int // candidates examined
-	Swaps      int // improving swaps made
-	Iterations int // subgradient iterations for the bound
-	Status     []string
+	Candidates int      // useful candidates
+	Considered int      // candidates examined
+	Swaps      int      // improving swaps made
+	Iterations int      // subgradient iterations for the bound
+	Status     []string // notes on the plan
+
+	// Optimal says the plan is proven optimal within GapTolerance (add
+	// mode: UpperBound − Objective ≤ GapTolerance·UpperBound; target mode:
+	// no plan of fewer sites reaches the target, MinSites = len(Sites)).
+	Optimal      bool
+	GapTolerance float64
+	Exact        bool    // the branch-and-bound ran
+	Nodes        int     // branch-and-bound nodes evaluated
+	Seconds      float64 // time the solve took
+	TimedOut     bool    // the time limit stopped the search
+}
+
+// deadline returns the context the time limit applies to.
+func (o Options) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if o.TimeLimit > 0 {
+		return context.WithTimeout(ctx, o.TimeLimit)
+	}
+	return context.WithCancel(ctx)
+}
+
+// timeUp reports whether err is the time limit (dl's deadline) rather than a
+// cancellation of ctx, which must be returned.
+func timeUp(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded)
 }
 
 func (o Options) iterations() int {
@@ -75,6 +114,12 @@ func (o Options) stage(s string) {
 }
 
 func (p *Problem) check(opt Options) error {
+	if !(opt.Gap >= 0 && opt.Gap < 1) {
+		return fmt.Errorf("site: gap %v outside [0, 1)", opt.Gap)
+	}
+	if opt.TimeLimit < 0 {
+		return fmt.Errorf("site: time limit %v must not be negative", opt.TimeLimit)
+	}
 	if opt.MinSpacing < 0 || math.IsNaN(float64(opt.MinSpacing)) {
 		return fmt.Errorf("site: minimum spacing %v m must not be negative", float64(opt.MinSpacing))
 	}
@@ -91,14 +136,50 @@ func (p *Problem) check(opt Options) error {
 func (p *Problem) tol() float64 { return 1e-9 * math.Max(p.Total, 1) }
 
 // SolveK proposes k new sites that newly cover the most weight: lazy
-// greedy, then 1-for-1 swaps until none improves, then the Lagrangian bound.
+// greedy, then 1-for-1 swaps until none improves, then the Lagrangian bound;
+// with opt.Exact, then the branch-and-bound. When fewer than k sites cover
+// all that the candidates reach, the plan is the fewest such sites the
+// search finds (proven fewest with opt.Exact, time permitting).
 func (p *Problem) SolveK(ctx context.Context, k int, opt Options) (*Plan, error) {
+	return p.reduced(opt, func(q *Problem, opt Options) (*Plan, error) { return q.solveK(ctx, k, opt) })
+}
+
+// reduced runs solve on the problem without dominated sites when the
+// search is asked for and no spacing rule applies (see undominated), and
+// gives the plan's sites their indices in p. The time limit counts the
+// reduction's time.
+func (p *Problem) reduced(opt Options, solve func(*Problem, Options) (*Plan, error)) (*Plan, error) {
+	if !opt.Exact || opt.MinSpacing != 0 {
+		return solve(p, opt)
+	}
+	t0 := time.Now()
+	q, back := p.undominated()
+	if opt.TimeLimit > 0 {
+		opt.TimeLimit = max(opt.TimeLimit-time.Since(t0), time.Nanosecond)
+	}
+	if len(q.Sites) == len(p.Sites) {
+		return solve(p, opt)
+	}
+	plan, err := solve(q, opt)
+	if err != nil {
+		return nil, err
+	}
+	plan.Seconds = time.Since(t0).Seconds()
+	for i := range plan.Sites {
+		plan.Sites[i].Site = int(back[plan.Sites[i].Site])
+	}
+	plan.Candidates = len(p.Sites)
+	return plan, nil
+}
+
+func (p *Problem) solveK(ctx context.Context, k int, opt Options) (*Plan, error) {
 	if k < 1 {
 		return nil, fmt.Errorf("site: number of sites %d must be a positive integer", k)
 	}
 	if err := p.check(opt); err != nil {
 		return nil, err
 	}
+	t0 := time.Now()
 	sp := spacing{p, opt.MinSpacing}
 	static, order := staticOrder(p)
 	s := newState(p)
@@ -106,24 +187,169 @@ func (p *Problem) SolveK(ctx context.Context, k int, opt Options) (*Plan, error)
 	if err := s.greedy(ctx, k, math.Inf(1), sp, static); err != nil {
 		return nil, fmt.Errorf("site: %w", err)
 	}
+	dl, cancel := opt.deadline(ctx)
+	defer cancel()
 	opt.stage("swap")
-	swaps, err := s.swapSearch(ctx, order, static, p.tol(), sp, 0)
-	if err != nil {
+	swaps, err := s.swapSearch(dl, order, static, p.tol(), sp, 0)
+	if err != nil && !timeUp(ctx, err) {
 		return nil, fmt.Errorf("site: %w", err)
+	}
+	if opt.Exact && !sp.active() && len(s.chosen) == k {
+		opt.stage("tabu")
+		m, err := p.improve(dl, s, order, static, p.tol(), tabuSteps(p))
+		if err != nil && !timeUp(ctx, err) {
+			return nil, fmt.Errorf("site: %w", err)
+		}
+		swaps += m
+	}
+	var notes []string
+	fewest, proven := 0, false
+	if n := len(s.chosen); n < k && !sp.active() && s.value >= p.Reachable-p.tol() && n > 1 {
+		// Everything reachable is covered with fewer than k sites: find
+		// the fewest that do.
+		opt.stage("reduce")
+		var m int
+		s, m, fewest, proven, err = p.reduce(ctx, dl, s, p.Reachable, static, order, sp, opt)
+		if err != nil {
+			return nil, err
+		}
+		swaps += m
 	}
 	plan := p.newPlan("add", s)
 	plan.K = k
 	plan.Swaps = swaps
-	if n := len(plan.Sites); n < k {
-		if sp.active() {
-			plan.Status = append(plan.Status, fmt.Sprintf("only %d of %d sites could be placed: no other candidate adds population at the minimum spacing of %g m", n, k, float64(opt.MinSpacing)))
-		} else {
-			plan.Status = append(plan.Status, fmt.Sprintf("only %d of %d sites add population: they cover everything the %d useful candidates reach", n, k, len(p.Sites)))
+	if n := len(plan.Sites); n < k && !sp.active() {
+		plan.MinSites = fewest
+		if !proven {
+			plan.MinSites = p.minSites(dl, n, p.Reachable, p.tol(), static, order, opt)
 		}
 	}
+	if n := len(plan.Sites); n < k {
+		switch {
+		case sp.active():
+			notes = append(notes, fmt.Sprintf("only %d of %d sites could be placed: no other candidate adds population at the minimum spacing of %g m", n, k, float64(opt.MinSpacing)))
+		case proven:
+			notes = append(notes, fmt.Sprintf("%d sites cover everything the %d useful candidates reach, and no %d do (proven): the plan has %d, not %d", n, len(p.Sites), n-1, n, k))
+		default:
+			notes = append(notes, fmt.Sprintf("only %d of %d sites add population: they cover everything the %d useful candidates reach (at least %d needed)", n, k, len(p.Sites), plan.MinSites))
+		}
+	}
+	plan.Status = notes
 	opt.stage("bound")
-	p.attachBound(ctx, plan, max(k, len(plan.Sites)), plan.Objective, opt)
+	r := p.attachBound(dl, plan, max(k, len(plan.Sites)), plan.Objective, opt)
+	if opt.Exact && (len(plan.Sites) == k || sp.active()) && plan.UpperBound-plan.Objective > math.Max(opt.Gap*plan.UpperBound, p.tol()) && dl.Err() == nil {
+		opt.stage("search")
+		b := newSearch(p, static, order, sp, k)
+		b.gap, b.maxNodes = opt.Gap, opt.maxNodes
+		b.offer(s.chosen, plan.Objective)
+		ub := math.Min(b.run(dl, plan.UpperBound, r.u), plan.UpperBound)
+		plan.Nodes = b.nodes
+		if b.incVal > plan.Objective+p.tol() {
+			t := newState(p)
+			for _, j := range b.inc {
+				t.add(int(j))
+			}
+			np := p.newPlan("add", t)
+			np.K, np.Swaps, np.Status, np.Iterations, np.Nodes = k, plan.Swaps, plan.Status, plan.Iterations, plan.Nodes
+			for i := range np.Curve {
+				if i < len(plan.Curve) {
+					np.Curve[i].UpperBound = math.Max(plan.Curve[i].UpperBound, np.Curve[i].Covered-p.Base)
+				}
+			}
+			plan = np
+		}
+		plan.UpperBound = math.Max(ub, plan.Objective)
+		plan.Gap = gap(plan.Objective, plan.UpperBound)
+		if n := len(plan.Curve); n > 0 && plan.Curve[n-1].K == k {
+			plan.Curve[n-1].UpperBound = plan.UpperBound
+		}
+		for i := range plan.Curve {
+			plan.Curve[i].UpperBound = math.Min(plan.Curve[i].UpperBound, plan.UpperBound)
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("site: %w", ctx.Err())
+	}
+	p.finishPlan(plan, opt, dl, t0)
+	if len(plan.Sites) < k && !sp.active() {
+		// The objective is all that is reachable: optimal for k sites.
+		plan.Optimal = true
+	}
 	return plan, nil
+}
+
+// tabuStall is how many steps the tabu search goes without a new best.
+const tabuStall = 2000
+
+// tabuSteps is the tabu search's budget: up to 20,000 steps, fewer on
+// small problems (100 per candidate) and on large ones (a step scans part
+// of the coverage sets).
+func tabuSteps(p *Problem) int {
+	return max(50, min(20000, 100*len(p.Sites), int(4e8/float64(max(len(p.Demand), 1)))))
+}
+
+// finishPlan records how the solve went.
+func (p *Problem) finishPlan(plan *Plan, opt Options, dl context.Context, t0 time.Time) {
+	plan.Exact = opt.Exact
+	plan.GapTolerance = opt.Gap
+	plan.TimedOut = dl.Err() != nil
+	plan.Seconds = time.Since(t0).Seconds()
+	if plan.Mode == "add" {
+		plan.Optimal = plan.UpperBound-plan.Objective <= math.Max(opt.Gap*plan.UpperBound, p.tol())
+	} else {
+		plan.Optimal = plan.MinSites == len(plan.Sites)
+	}
+}
+
+// reduce drops sites from s while a plan of one site fewer still covers
+// need: the heuristic of fewer, then with opt.Exact the branch-and-bound,
+// which either finds such a plan or proves there is none. It returns the
+// plan, the swaps made, a lower bound on the sites needed when proven, and
+// whether len is proven fewest.
+func (p *Problem) reduce(ctx, dl context.Context, s *state, need float64, static []float64, order []int32, sp spacing, opt Options) (*state, int, int, bool, error) {
+	swaps := 0
+	for len(s.chosen) > 1 {
+		next, n, err := p.fewer(dl, s, need, order, static, sp)
+		swaps += n
+		if err != nil {
+			if timeUp(ctx, err) {
+				break
+			}
+			return nil, swaps, 0, false, err
+		}
+		if next == nil {
+			break
+		}
+		s = next
+	}
+	if !opt.Exact {
+		return s, swaps, 0, false, nil
+	}
+	opt.stage("search")
+	for len(s.chosen) > 1 && dl.Err() == nil {
+		b := newSearch(p, static, order, sp, len(s.chosen)-1)
+		b.need, b.maxNodes = need, opt.maxNodes
+		b.run(dl, math.Inf(1), nil)
+		if b.incVal >= need-p.tol() && b.inc != nil {
+			t := newState(p)
+			for _, j := range b.inc {
+				t.add(int(j))
+			}
+			s = t
+			continue
+		}
+		if b.stopped {
+			break
+		}
+		return s, swaps, len(s.chosen), true, nil
+	}
+	if len(s.chosen) == 1 {
+		return s, swaps, 1, true, nil
+	}
+	if ctx.Err() != nil {
+		return nil, swaps, 0, false, fmt.Errorf("site: %w", ctx.Err())
+	}
+	return s, swaps, 0, false, nil
 }
 
 // SolveTarget proposes the fewest new sites that bring the covered share to
@@ -133,12 +359,17 @@ func (p *Problem) SolveK(ctx context.Context, k int, opt Options) (*Plan, error)
 // together cannot meet the target, the plan covers all they reach, with as
 // few sites as the same search finds, and says so.
 func (p *Problem) SolveTarget(ctx context.Context, share float64, opt Options) (*Plan, error) {
+	return p.reduced(opt, func(q *Problem, opt Options) (*Plan, error) { return q.solveTarget(ctx, share, opt) })
+}
+
+func (p *Problem) solveTarget(ctx context.Context, share float64, opt Options) (*Plan, error) {
 	if !(share > 0 && share <= 1) {
 		return nil, fmt.Errorf("site: target share %v outside (0, 1]", share)
 	}
 	if err := p.check(opt); err != nil {
 		return nil, err
 	}
+	t0 := time.Now()
 	sp := spacing{p, opt.MinSpacing}
 	tol := p.tol()
 	static, order := staticOrder(p)
@@ -150,6 +381,8 @@ func (p *Problem) SolveTarget(ctx context.Context, share float64, opt Options) (
 		need = p.Reachable
 		beyond = true
 	}
+	dl, cancel := opt.deadline(ctx)
+	defer cancel()
 	if need <= tol {
 		plan := p.newPlan("target", newState(p))
 		plan.Target, plan.Reached = share, !beyond
@@ -158,6 +391,7 @@ func (p *Problem) SolveTarget(ctx context.Context, share float64, opt Options) (
 		}
 		plan.Status = status
 		plan.UpperBound, plan.Gap = 0, 0
+		p.finishPlan(plan, opt, dl, t0)
 		return plan, nil
 	}
 	opt.stage("greedy")
@@ -166,30 +400,27 @@ func (p *Problem) SolveTarget(ctx context.Context, share float64, opt Options) (
 		return nil, fmt.Errorf("site: %w", err)
 	}
 	swaps := 0
+	proven := false
 	if s.value < need-tol {
 		// Only possible with a spacing rule: improve what there is.
-		n, err := s.swapSearch(ctx, order, static, tol, sp, 0)
-		if err != nil {
+		n, err := s.swapSearch(dl, order, static, tol, sp, 0)
+		if err != nil && !timeUp(ctx, err) {
 			return nil, fmt.Errorf("site: %w", err)
 		}
 		swaps += n
 		status = append(status, fmt.Sprintf("with the minimum spacing of %g m the target is not met", float64(opt.MinSpacing)))
 	} else {
 		opt.stage("reduce")
-		for len(s.chosen) > 1 {
-			next, n, err := p.fewer(ctx, s, need, order, static, sp)
-			if err != nil {
-				return nil, err
-			}
-			swaps += n
-			if next == nil {
-				break
-			}
-			s = next
-		}
-		// Cover as much as possible with the final number of sites.
-		n, err := s.swapSearch(ctx, order, static, tol, sp, 0)
+		var n int
+		var err error
+		s, n, _, proven, err = p.reduce(ctx, dl, s, need, static, order, sp, opt)
 		if err != nil {
+			return nil, err
+		}
+		swaps += n
+		// Cover as much as possible with the final number of sites.
+		n, err = s.swapSearch(dl, order, static, tol, sp, 0)
+		if err != nil && !timeUp(ctx, err) {
 			return nil, fmt.Errorf("site: %w", err)
 		}
 		swaps += n
@@ -200,8 +431,15 @@ func (p *Problem) SolveTarget(ctx context.Context, share float64, opt Options) (
 	plan.Status = append(status, plan.Status...)
 	plan.Reached = !beyond && plan.Objective >= need-tol
 	opt.stage("bound")
-	p.attachBound(ctx, plan, len(plan.Sites), plan.Objective, opt)
-	plan.MinSites = p.minSites(ctx, len(plan.Sites), need, tol, static, order, opt)
+	p.attachBound(dl, plan, len(plan.Sites), plan.Objective, opt)
+	plan.MinSites = p.minSites(dl, len(plan.Sites), need, tol, static, order, opt)
+	if proven && plan.Objective >= need-tol {
+		plan.MinSites = len(plan.Sites)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("site: %w", ctx.Err())
+	}
+	p.finishPlan(plan, opt, dl, t0)
 	return plan, nil
 }
 
@@ -267,10 +505,10 @@ func (p *Problem) newPlan(mode string, s *state) *Plan {
 
 // attachBound computes the bound for k sites and fills the plan's bound,
 // gap and the curve's bounds.
-func (p *Problem) attachBound(ctx context.Context, plan *Plan, k int, objective float64, opt Options) {
+func (p *Problem) attachBound(ctx context.Context, plan *Plan, k int, objective float64, opt Options) boundResult {
 	if k == 0 || len(p.Sites) == 0 {
 		plan.UpperBound, plan.Gap = 0, 0
-		return
+		return boundResult{}
 	}
 	static, order := staticOrder(p)
 	l := newLagrangian(p, static, order)
@@ -285,6 +523,7 @@ func (p *Problem) attachBound(ctx context.Context, plan *Plan, k int, objective 
 			plan.Curve[i].UpperBound = math.Max(math.Min(b.prefix[i], ub), plan.Curve[i].Covered-p.Base)
 		}
 	}
+	return b
 }
 
 // minSites is a certified lower bound on the sites needed to newly cover

@@ -60,20 +60,24 @@ func WriteSitesCSV(w io.Writer, pl *Plan) error {
 	return nil
 }
 
-// WriteCurveCSV writes curve.csv: k,covered_population,share_covered,
-// upper_bound (empty when unknown; a bound on the newly covered population
-// of any k new sites).
+// WriteCurveCSV writes curve.csv, each figure with its bound in the same
+// terms: k, newly_covered (by the first k sites of the plan),
+// newly_covered_upper_bound (no k new sites newly cover more),
+// covered_population and covered_population_upper_bound (the same, with
+// the population covered before added), share_covered and
+// share_covered_upper_bound. Bounds are empty when unknown.
 func WriteCurveCSV(w io.Writer, pl *Plan) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"k", "covered_population", "share_covered", "upper_bound"}); err != nil {
+	if err := cw.Write([]string{"k", "newly_covered", "newly_covered_upper_bound", "covered_population", "covered_population_upper_bound",
+		"share_covered", "share_covered_upper_bound"}); err != nil {
 		return fmt.Errorf("site: %w", err)
 	}
 	for _, c := range pl.Curve {
-		ub := ""
+		ub, cub, sub := "", "", ""
 		if !math.IsNaN(c.UpperBound) {
-			ub = fnum(c.UpperBound)
+			ub, cub, sub = fnum(c.UpperBound), fnum(pl.Base+c.UpperBound), fnum(ratio(pl.Base+c.UpperBound, pl.Total))
 		}
-		if err := cw.Write([]string{strconv.Itoa(c.K), fnum(c.Covered), fnum(c.Share), ub}); err != nil {
+		if err := cw.Write([]string{strconv.Itoa(c.K), fnum(c.Covered - pl.Base), ub, fnum(c.Covered), cub, fnum(c.Share), sub}); err != nil {
 			return fmt.Errorf("site: %w", err)
 		}
 	}
@@ -97,9 +101,10 @@ type jsonSite struct {
 
 type jsonCurve struct {
 	K          int      `json:"k"`
+	Newly      float64  `json:"newly_covered"`
+	UpperBound *float64 `json:"newly_covered_upper_bound,omitempty"`
 	Covered    float64  `json:"covered_population"`
 	Share      float64  `json:"share_covered"`
-	UpperBound *float64 `json:"upper_bound,omitempty"`
 }
 
 // Extra holds facts the caller adds to proposal.json (mode, minutes,
@@ -130,7 +135,7 @@ func WriteProposalJSON(w io.Writer, pl *Plan, extra Extra) error {
 	}
 	curve := make([]jsonCurve, len(pl.Curve))
 	for i, c := range pl.Curve {
-		jc := jsonCurve{K: c.K, Covered: c.Covered, Share: c.Share}
+		jc := jsonCurve{K: c.K, Newly: c.Covered - pl.Base, Covered: c.Covered, Share: c.Share}
 		if !math.IsNaN(c.UpperBound) {
 			ub := c.UpperBound
 			jc.UpperBound = &ub
@@ -160,11 +165,22 @@ func WriteProposalJSON(w io.Writer, pl *Plan, extra Extra) error {
 	out["candidates_considered"] = pl.Considered
 	out["swaps"] = pl.Swaps
 	out["bound_iterations"] = pl.Iterations
-	status := pl.Status
-	if status == nil {
-		status = []string{}
+	notes := pl.Status
+	if notes == nil {
+		notes = []string{}
 	}
-	out["status"] = status
+	out["notes"] = notes
+	out["status"] = "gap"
+	if pl.Optimal {
+		out["status"] = "optimal"
+	}
+	out["gap_tolerance"] = pl.GapTolerance
+	out["nodes"] = pl.Nodes
+	out["seconds"] = pl.Seconds
+	out["timed_out"] = pl.TimedOut
+	if pl.Mode == "add" && len(pl.Sites) < pl.K {
+		out["min_sites_lower_bound"] = pl.MinSites
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(out); err != nil {
