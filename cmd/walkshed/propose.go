@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,7 +204,16 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	} else if cands, err = site.DefaultCandidates(res.Cells); err != nil {
 		return err
 	}
-	prob, err := site.Build(ctx, l.reach, res.Cells, covered, cands, limit, bar.count("candidates"))
+	// With several population layers the sites are chosen for the weighted
+	// people (--weights).
+	demand := res.Cells
+	if len(res.Layers) > 0 {
+		demand = slices.Clone(res.Cells)
+		for i := range demand {
+			demand[i].Population = res.Weighted(i)
+		}
+	}
+	prob, err := site.Build(ctx, l.reach, demand, covered, cands, limit, bar.count("candidates"))
 	if err != nil {
 		return err
 	}
@@ -217,6 +227,7 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	demandCells, layers := res.Cells, res.Layers // before the plan
 	// The analysis outputs show coverage with the plan: the sites join the
 	// study as stations and it is analysed again.
 	date := pf.openingDate()
@@ -242,13 +253,18 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	extra := site.Extra{"mode": res.Mode, "minutes": float64(limit), "speed_kmh": sf.speed, "res": sf.res, "opening_date": date}
+	if len(layers) > 0 {
+		// The objective, bound and curve count weighted people.
+		extra["weights"] = gpkg.LayersText(layers)
+	}
 	if tier >= 0 {
 		extra["tier"] = tf.spec.Tiers[tier].Name
 		extra["tiers"] = tf.specText()
 		extra["tier_mode"] = tf.mode
 	}
+	layerCols := layerGains(prob, plan, demandCells, covered, layers)
 	more := []extraFile{
-		{"sites.csv", func(w io.Writer) error { return site.WriteSitesCSV(w, plan) }},
+		{"sites.csv", func(w io.Writer) error { return site.WriteSitesCSV(w, plan, layerCols...) }},
 		{"curve.csv", func(w io.Writer) error { return site.WriteCurveCSV(w, plan) }},
 		{"proposal.json", func(w io.Writer) error { return site.WriteProposalJSON(w, plan, extra) }},
 		{"sites.geojson", func(w io.Writer) error { return site.WriteSitesGeoJSON(w, plan) }},
@@ -261,7 +277,7 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	}
 	gopt := gpkg.WriteOptions{Run: run, Proposals: proposalsLayer(plan), CRS: sf.stations.datum}
 	if tx := ex.Tiers; tx != nil {
-		gopt.Tiers = &gpkg.Tiers{Result: tx.Result, Named: tx.Named, Catchments: tx.Catchments}
+		gopt.Tiers = gpkgTiers(tx)
 	}
 	m := sf.manifest("propose", args)
 	m.input("candidates", pf.candidates)
@@ -279,7 +295,11 @@ func runPropose(args []string, stdout, stderr io.Writer) error {
 	if tier >= 0 {
 		printTier(stdout, tf.spec, tier)
 	}
-	printPlan(stdout, plan, len(cands), "people")
+	unit := "people"
+	if len(layers) > 0 {
+		unit = "weighted people"
+	}
+	printPlan(stdout, plan, len(cands), unit)
 	fmt.Fprintf(stdout, "the outputs show coverage with the plan; events.csv opens its sites on %s (walkshed update --events)\n", date)
 	fmt.Fprintf(stdout, "\nwrote %s\n", sf.out)
 	return nil
@@ -496,4 +516,30 @@ func ratioOf(a, b float64) float64 {
 		return 0
 	}
 	return a / b
+}
+
+// layerGains gives, with several population layers, sites.csv's
+// added_<layer> columns: the people of each layer that each site newly
+// covers, the sites taken in rank order as the plan counts its gains.
+func layerGains(prob *site.Problem, plan *site.Plan, cells []coverage.Cell, covered []bool, layers []coverage.Layer) []site.SiteColumn {
+	if len(layers) == 0 {
+		return nil
+	}
+	cols := make([]site.SiteColumn, len(layers))
+	for l, ly := range layers {
+		cols[l] = site.SiteColumn{Name: "added_" + ly.Name, Values: make([]float64, len(plan.Sites))}
+	}
+	done := slices.Clone(covered)
+	for k, s := range plan.Sites {
+		for _, i := range prob.Set(s.Site) {
+			if done[i] {
+				continue
+			}
+			done[i] = true
+			for l, v := range cells[i].Layers {
+				cols[l].Values[k] += v
+			}
+		}
+	}
+	return cols
 }

@@ -24,20 +24,34 @@ func (pl *Plan) hasIDs() bool {
 	return false
 }
 
+// SiteColumn is a column sites.csv adds after its own: a name and one
+// value per site, in the plan's order.
+type SiteColumn struct {
+	Name   string
+	Values []float64
+}
+
 // WriteSitesCSV writes sites.csv: rank,lon,lat,h3,added_population,
-// covered_population,share_covered, then id when sites have ids. lon, lat
-// and h3 are empty for sites without a position (cost-table mode).
-func WriteSitesCSV(w io.Writer, pl *Plan) error {
+// covered_population,share_covered, then id when sites have ids, then the
+// extra columns. lon, lat and h3 are empty for sites without a position
+// (cost-table mode). The population figures are the plan's weights.
+func WriteSitesCSV(w io.Writer, pl *Plan, extra ...SiteColumn) error {
 	cw := csv.NewWriter(w)
 	header := []string{"rank", "lon", "lat", "h3", "added_population", "covered_population", "share_covered"}
 	ids := pl.hasIDs()
 	if ids {
 		header = append(header, "id")
 	}
+	for _, c := range extra {
+		if len(c.Values) != len(pl.Sites) {
+			return fmt.Errorf("site: column %s has %d values for %d sites", c.Name, len(c.Values), len(pl.Sites))
+		}
+		header = append(header, c.Name)
+	}
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("site: %w", err)
 	}
-	for _, s := range pl.Sites {
+	for k, s := range pl.Sites {
 		var lon, lat, cell string
 		if s.HasPos {
 			lon, lat = coord(s.Pos[0]), coord(s.Pos[1])
@@ -48,6 +62,9 @@ func WriteSitesCSV(w io.Writer, pl *Plan) error {
 		rec := []string{strconv.Itoa(s.Rank), lon, lat, cell, fnum(s.Added), fnum(s.Covered), fnum(s.Share)}
 		if ids {
 			rec = append(rec, s.ID)
+		}
+		for _, c := range extra {
+			rec = append(rec, fnum(c.Values[k]))
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("site: %w", err)
