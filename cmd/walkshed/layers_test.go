@@ -309,3 +309,66 @@ func TestLayersMatchSingleLayerRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestLayersPortoAlegreNetwork: along the streets, each layer's covered
+// people equal those of the cells whose network minutes, in the same run's
+// cells.csv, are within the threshold; the weighted gaps hold exactly the
+// uncovered cells' people.
+func TestLayersPortoAlegreNetwork(t *testing.T) {
+	data := sharedData(t, "porto_alegre")
+	grid := filepath.Join(data, "poa_hexgrid.csv")
+	out := t.TempDir()
+	code, _, stderr := walkshed(t, "analyze", "--stations", grid, "--stations-where", "healthcare>0", "--network", filepath.Join(data, "poa_osm.pbf"),
+		"--population", "residents="+grid, "--pop-col", "residents=population",
+		"--population", "workers="+grid, "--pop-col", "workers=jobs", "--weights", "workers=0.25",
+		"--out", out, "--quiet", "--format", "csv")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var covered, uncovered [2]float64
+	for _, c := range readCSV(t, filepath.Join(out, "cells.csv")) {
+		in := c["minutes"] != "" && num(t, c["minutes"]) <= 15
+		if in != (c["covered"] == "1") {
+			t.Fatalf("cell %s: %s minutes, covered %s", c["h3"], c["minutes"], c["covered"])
+		}
+		for l, name := range []string{"residents", "workers"} {
+			if in {
+				covered[l] += num(t, c["population_"+name])
+			} else {
+				uncovered[l] += num(t, c["population_"+name])
+			}
+		}
+	}
+	var s struct {
+		Layers []struct {
+			Name              string
+			PopulationCovered float64 `json:"population_covered"`
+		}
+		Gaps []struct {
+			Layers   map[string]float64
+			Weighted float64
+		}
+	}
+	readJSON(t, filepath.Join(out, "summary.json"), &s)
+	var inGaps [2]float64
+	last := math.Inf(1)
+	for _, g := range s.Gaps {
+		inGaps[0] += g.Layers["residents"]
+		inGaps[1] += g.Layers["workers"]
+		if g.Weighted > last || math.Abs(g.Weighted-(g.Layers["residents"]+0.25*g.Layers["workers"])) > 1e-6 {
+			t.Fatalf("gap %+v after weighted %v", g, last)
+		}
+		last = g.Weighted
+	}
+	for l, name := range []string{"residents", "workers"} {
+		if s.Layers[l].Name != name || s.Layers[l].PopulationCovered != covered[l] {
+			t.Errorf("layer %d: %+v, the cells' network minutes cover %v", l, s.Layers[l], covered[l])
+		}
+		if math.Abs(inGaps[l]-uncovered[l]) > 1e-6 {
+			t.Errorf("%s: the gaps hold %v, the uncovered cells %v", name, inGaps[l], uncovered[l])
+		}
+	}
+	if covered[1] == 0 || uncovered[1] == 0 {
+		t.Fatal("workers all covered or none: the test proves little")
+	}
+}
