@@ -43,8 +43,11 @@ func TestPortoAlegreGeoPackageOpensInGDALAndQGIS(t *testing.T) {
 	}
 	gpkg := filepath.Join(out, "walkshed.gpkg")
 	cells := len(readCSV(t, filepath.Join(out, "cells.csv")))
-	stations := 117
 	sites := len(readCSV(t, filepath.Join(out, "sites.csv")))
+	stations := 117 + sites // the outputs show coverage with the plan: its sites are stations
+	if sites != 5 {
+		t.Fatalf("%d sites, asked for 5", sites)
+	}
 	gaps := strings.Count(string(mustRead(t, filepath.Join(out, "gaps.geojson"))), `"type":"Feature"`)
 	areasRows := len(readCSV(t, filepath.Join(out, "areas.csv")))
 	// The file is GeoPackage 1.3, which GDAL 3.6 (Debian 12) and QGIS 3.22

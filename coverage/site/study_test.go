@@ -227,13 +227,12 @@ func BenchmarkShanghaiK500Exact(b *testing.B) {
 	var plan *Plan
 	for b.Loop() {
 		p, build := studyProblem(b, study.Cells, stations)
-		t0 := time.Now()
 		tr := time.Now()
 		q, _ := p.undominated()
 		b.Logf("undominated: %d of %d sites, nnz %d, in %v", q.NumSites(), p.NumSites(), len(q.Demand), time.Since(tr))
 		last := time.Now()
 		stages := ""
-		t0 = time.Now()
+		t0 := time.Now()
 		plan, err = p.SolveK(context.Background(), 500, Options{Exact: true, Gap: 0.01, TimeLimit: 50 * time.Second, Progress: func(s string) {
 			stages += fmt.Sprintf(" %.1fs %s", time.Since(last).Seconds(), s)
 			last = time.Now()
