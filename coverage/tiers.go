@@ -234,6 +234,18 @@ func (r *TierResult) FullyServed(i int) bool {
 // could not tell a covered cell from an uncovered one); every station's
 // tier must be in spec.
 func AnalyzeTiers(ctx context.Context, cells []Cell, stations []Station, spec TierSpec, reach Reach) (*TierResult, error) {
+	return AnalyzeTiersWith(ctx, cells, stations, spec, reach, nil)
+}
+
+// AnalyzeTiersWith is AnalyzeTiers when the bottom tier's walking times
+// are already known (a result's own times: every station serves the
+// bottom tier when the tiers are inclusive, and a result kept for the
+// bottom tier of separate ones): bottom is used as the bottom tier's
+// Access, not searched again. A nil bottom searches it as AnalyzeTiers.
+func AnalyzeTiersWith(ctx context.Context, cells []Cell, stations []Station, spec TierSpec, reach Reach, bottom []Access) (*TierResult, error) {
+	if bottom != nil && len(bottom) != len(cells) {
+		return nil, fmt.Errorf("coverage: %d bottom-tier walking times for %d cells", len(bottom), len(cells))
+	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
@@ -249,6 +261,10 @@ func AnalyzeTiers(ctx context.Context, cells []Cell, stations []Station, spec Ti
 	}
 	access := make([][]Access, len(spec.Tiers))
 	for t, tier := range spec.Tiers {
+		if t == len(spec.Tiers)-1 && bottom != nil {
+			access[t] = bottom
+			continue
+		}
 		var idx []int32
 		var pts []orb.Point
 		for j, st := range stations {

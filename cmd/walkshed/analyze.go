@@ -603,7 +603,13 @@ func (t *tierFlags) analyze(ctx context.Context, l *loaded, res *coverage.Result
 	if !t.named {
 		spec = coverage.OneTier(l.study.Settings.Minutes)
 	}
-	tr, err := coverage.AnalyzeTiers(ctx, l.study.Cells, l.study.Stations, spec, l.reach)
+	// With inclusive tiers every station serves the bottom tier: its times
+	// are the result's own.
+	var bottom []coverage.Access
+	if !spec.Separate {
+		bottom = res.Access
+	}
+	tr, err := coverage.AnalyzeTiersWith(ctx, l.study.Cells, l.study.Stations, spec, l.reach, bottom)
 	if err != nil {
 		return nil, err
 	}

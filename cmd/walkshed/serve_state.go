@@ -153,7 +153,11 @@ func (s *server) buildTiers(ctx context.Context) error {
 	if !s.cfg.service || len(spec.Tiers) == 1 && !spec.Separate {
 		return nil // one tier served by every station: the result's own times
 	}
-	tr, err := coverage.AnalyzeTiers(ctx, res.Cells, res.Stations, spec, s.cfg.reach)
+	var known []coverage.Access // inclusive tiers: the bottom tier's times are the result's
+	if !spec.Separate {
+		known = res.Access
+	}
+	tr, err := coverage.AnalyzeTiersWith(ctx, res.Cells, res.Stations, spec, s.cfg.reach, known)
 	if err != nil {
 		return err
 	}

@@ -573,7 +573,9 @@ func (s *service) serves() func(coverage.Station) bool {
 // analyze redoes the tiers, catchments and accessibility of the updated
 // result.
 func (s *service) analyze(ctx context.Context, res *coverage.Result, reach coverage.Reach) (*format.TierExtras, error) {
-	tr, err := coverage.AnalyzeTiers(ctx, res.Cells, res.Stations, s.spec, reach)
+	// The result's own times are the bottom tier's (UpdateServing kept
+	// them for its stations alone with separate tiers).
+	tr, err := coverage.AnalyzeTiersWith(ctx, res.Cells, res.Stations, s.spec, reach, res.Access)
 	if err != nil {
 		return nil, err
 	}
