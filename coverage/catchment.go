@@ -46,7 +46,17 @@ const stationChunk = 32
 // its bound). Each station's cells are sorted, so the result does not
 // depend on the order in which the model reports them.
 func ReachFromStations(ctx context.Context, tr *TierResult, reach Reach) (*StationReach, error) {
+	return ReachFromSomeStations(ctx, tr, reach, nil)
+}
+
+// ReachFromSomeStations is ReachFromStations for the stations where want
+// is true alone; the others reach no cell in the result. A nil want asks
+// for every station.
+func ReachFromSomeStations(ctx context.Context, tr *TierResult, reach Reach, want []bool) (*StationReach, error) {
 	n := len(tr.Stations)
+	if want != nil && len(want) != n {
+		return nil, fmt.Errorf("coverage: %d stations wanted of %d", len(want), n)
+	}
 	sr := &StationReach{Limit: make([]Minutes, n), off: make([]int, n+1)}
 	for j, t := range tr.StationTier {
 		sr.Limit[j] = tr.Spec.Tiers[t].Minutes
@@ -71,6 +81,9 @@ func ReachFromStations(ctx context.Context, tr *TierResult, reach Reach) (*Stati
 				}
 				var buf []cellTime
 				for j := k * stationChunk; j < min(n, (k+1)*stationChunk); j++ {
+					if want != nil && !want[j] {
+						continue
+					}
 					start := len(buf)
 					err := reach.Within(ctx, tr.Stations[j].Pos, sr.Limit[j], func(c int32, m Minutes) {
 						buf = append(buf, cellTime{c, m})
@@ -137,6 +150,16 @@ func (c Catchment) Overloaded() bool { return c.Load > 1 }
 // Catchments gives every station of tr its served and potential
 // population and its load. sr must come from ReachFromStations(tr).
 func Catchments(tr *TierResult, sr *StationReach) []Catchment {
+	return CatchmentsWith(tr, sr, nil)
+}
+
+// CatchmentsWith is Catchments when some potential populations are known:
+// a station's potential depends on its position, its tier's threshold and
+// the people around it alone, not on other stations, so one kept from an
+// earlier analysis of the same cells stands. known[j] is station j's
+// potential, NaN when unknown; sr must hold the stations whose potential
+// is unknown (ReachFromSomeStations). A nil known is Catchments.
+func CatchmentsWith(tr *TierResult, sr *StationReach, known []float64) []Catchment {
 	n, nt := len(tr.Stations), len(tr.Tiers)
 	servedIn := make([]float64, n*nt)
 	for t, tc := range tr.Tiers {
@@ -157,9 +180,13 @@ func Catchments(tr *TierResult, sr *StationReach) []Catchment {
 			Load:     math.NaN(),
 		}
 		c.Served = c.ServedIn[own]
-		cells, _ := sr.Cells(j)
-		for _, i := range cells {
-			c.Potential += tr.Cells[i].Population
+		if known != nil && !math.IsNaN(known[j]) {
+			c.Potential = known[j]
+		} else {
+			cells, _ := sr.Cells(j)
+			for _, i := range cells {
+				c.Potential += tr.Cells[i].Population
+			}
 		}
 		if st.Capacity > 0 {
 			c.Load = c.Served / st.Capacity

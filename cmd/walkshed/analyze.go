@@ -632,18 +632,30 @@ func (t *tierFlags) analyze(ctx context.Context, l *loaded, res *coverage.Result
 		}
 		res.Finish(l.study.Areas)
 	}
-	return serviceExtras(ctx, res, tr, l.study.Areas, t.named, t.method, l.reach)
+	return serviceExtras(ctx, res, tr, l.study.Areas, t.named, t.method, l.reach, nil)
 }
 
 // serviceExtras completes a tier analysis of res's cells and stations:
 // the catchments and loads, every tier's gaps and area summaries when the
-// tiers are named, and the accessibility index when method is set.
-func serviceExtras(ctx context.Context, res *coverage.Result, tr *coverage.TierResult, areas []coverage.Area, named bool, method coverage.AccessMethod, reach coverage.Reach) (*format.TierExtras, error) {
-	sr, err := coverage.ReachFromStations(ctx, tr, reach)
+// tiers are named, and the accessibility index when method is set. known
+// holds potential populations kept from an earlier analysis of the same
+// cells (NaN: unknown; nil: none): without an accessibility index, only
+// the other stations' catchments are searched.
+func serviceExtras(ctx context.Context, res *coverage.Result, tr *coverage.TierResult, areas []coverage.Area, named bool, method coverage.AccessMethod, reach coverage.Reach, known []float64) (*format.TierExtras, error) {
+	var want []bool
+	if known != nil && method == 0 {
+		want = make([]bool, len(known))
+		for j, p := range known {
+			want[j] = math.IsNaN(p)
+		}
+	} else {
+		known = nil // the accessibility index needs every station's catchment
+	}
+	sr, err := coverage.ReachFromSomeStations(ctx, tr, reach, want)
 	if err != nil {
 		return nil, err
 	}
-	tx := &format.TierExtras{Result: tr, Catchments: coverage.Catchments(tr, sr), Named: named, Method: method, Layers: res.Layers}
+	tx := &format.TierExtras{Result: tr, Catchments: coverage.CatchmentsWith(tr, sr, known), Named: named, Method: method, Layers: res.Layers}
 	if named {
 		tx.Gaps, tx.Areas = tierGapsAndAreas(res, tr, areas)
 	}

@@ -548,7 +548,7 @@ func (s *server) getGPKG(w http.ResponseWriter, r *http.Request) {
 		// that update continues from the file.
 		var tx *format.TierExtras
 		if tx, err = s.tierExtras(); err == nil {
-			tx, err = serviceExtras(r.Context(), s.res, tx.Result, s.cfg.areas, s.cfg.named, s.cfg.method, s.cfg.reach)
+			tx, err = serviceExtras(r.Context(), s.res, tx.Result, s.cfg.areas, s.cfg.named, s.cfg.method, s.cfg.reach, nil)
 		}
 		if err == nil {
 			opt.Tiers = gpkgTiers(tx)

@@ -223,7 +223,7 @@ func runUpdate(args []string, stdout, stderr io.Writer) error {
 	took := time.Since(t0)
 	if svc != nil {
 		end = bar.step("tiers and catchments")
-		ex.Tiers, err = svc.analyze(ctx, res, reach)
+		ex.Tiers, err = svc.analyze(ctx, res, reach, st.KnownPotentials(res.Stations))
 		end()
 		if err != nil {
 			return err
@@ -571,13 +571,13 @@ func (s *service) serves() func(coverage.Station) bool {
 }
 
 // analyze redoes the tiers, catchments and accessibility of the updated
-// result.
-func (s *service) analyze(ctx context.Context, res *coverage.Result, reach coverage.Reach) (*format.TierExtras, error) {
+// result; known are the stations' potential populations the store kept.
+func (s *service) analyze(ctx context.Context, res *coverage.Result, reach coverage.Reach, known []float64) (*format.TierExtras, error) {
 	// The result's own times are the bottom tier's (UpdateServing kept
 	// them for its stations alone with separate tiers).
 	tr, err := coverage.AnalyzeTiersWith(ctx, res.Cells, res.Stations, s.spec, reach, res.Access)
 	if err != nil {
 		return nil, err
 	}
-	return serviceExtras(ctx, res, tr, res.AreaInputs(), s.named, s.method, reach)
+	return serviceExtras(ctx, res, tr, res.AreaInputs(), s.named, s.method, reach, known)
 }

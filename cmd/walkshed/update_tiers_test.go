@@ -46,12 +46,19 @@ func TestUpdateTieredMatchesFreshAnalysis(t *testing.T) {
 			}
 		}
 	}
-	for _, mode := range []string{"inclusive", "separate"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, c := range []struct{ mode, access string }{{"inclusive", "e2sfca"}, {"separate", "e2sfca"}, {"inclusive", ""}, {"separate", ""}} {
+		mode := c.mode
+		t.Run(mode+"-"+c.access, func(t *testing.T) {
 			dir := t.TempDir()
 			stations, population := writeTierStudy(t, dir)
 			study := []string{"--population", population, "--areas", small("areas.geojson"), "--tiers", "district=12,subdistrict=8,neighbourhood=5",
-				"--tier-mode", mode, "--access", "e2sfca", "--quiet", "--format", "csv,gpkg,geojson"}
+				"--tier-mode", mode, "--quiet", "--format", "csv,gpkg,geojson"}
+			// Without an accessibility index, the update keeps the
+			// stations' potential populations and searches only around
+			// the new ones.
+			if c.access != "" {
+				study = append(study, "--access", c.access)
+			}
 			res, fresh := filepath.Join(dir, "res"), filepath.Join(dir, "fresh")
 			if code, _, stderr := walkshed(t, append([]string{"analyze", "--stations", stations, "--out", res}, study...)...); code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)

@@ -43,7 +43,8 @@ type Store struct {
 	// were made with; the stations' capacities are in Result.Stations.
 	Service ServiceFacts
 
-	tiers *Tiers // the service analysis to write, set by SetTiers
+	tiers     *Tiers    // the service analysis to write, set by SetTiers
+	potential []float64 // each station's potential population as opened (NaN: none)
 
 	path  string
 	db    *sql.DB

@@ -60,25 +60,60 @@ func (s *Store) columns(table string) (map[string]bool, error) {
 }
 
 // readCapacities sets each station's capacity from the stations layer's
-// capacity column (NULL: unknown, 0).
+// capacity column (NULL: unknown, 0), and keeps the potential populations
+// the layer shows (KnownPotentials).
 func (s *Store) readCapacities(r *coverage.Result) error {
-	rows, err := s.tx.QueryContext(s.ctx, `SELECT capacity FROM stations ORDER BY fid`)
+	rows, err := s.tx.QueryContext(s.ctx, `SELECT capacity, potential_population FROM stations ORDER BY fid`)
 	if err != nil {
 		return fmt.Errorf("stations layer: %w", err)
 	}
 	defer rows.Close()
 	j := 0
+	s.potential = make([]float64, len(r.Stations))
 	for rows.Next() {
-		var c sql.NullFloat64
-		if err := rows.Scan(&c); err != nil {
+		var c, p sql.NullFloat64
+		if err := rows.Scan(&c, &p); err != nil {
 			return fmt.Errorf("stations layer: capacity: %w", err)
 		}
-		if j < len(r.Stations) && c.Valid {
-			r.Stations[j].Capacity = c.Float64
+		if j < len(r.Stations) {
+			if c.Valid {
+				r.Stations[j].Capacity = c.Float64
+			}
+			s.potential[j] = math.NaN()
+			if p.Valid {
+				s.potential[j] = p.Float64
+			}
 		}
 		j++
 	}
 	return rows.Err()
+}
+
+// KnownPotentials gives, for each of stations, the potential population
+// the stations layer held for it when the store was opened, or NaN: for a
+// station opened since, or one whose position or tier is not the one
+// stored. A potential depends only on the station's place, its tier's
+// threshold and the cells, so it stands after other stations open or
+// close.
+func (s *Store) KnownPotentials(stations []coverage.Station) []float64 {
+	type key struct {
+		id, tier string
+		pos      orb.Point
+	}
+	at := make(map[key]float64, len(s.stations))
+	for i, st := range s.stations {
+		if i < len(s.potential) {
+			at[key{st.ID, st.Tier, st.Pos}] = s.potential[i]
+		}
+	}
+	out := make([]float64, len(stations))
+	for j, st := range stations {
+		out[j] = math.NaN()
+		if p, ok := at[key{st.ID, st.Tier, st.Pos}]; ok {
+			out[j] = p
+		}
+	}
+	return out
 }
 
 // SetTiers gives the store the service analysis of the updated result (its
