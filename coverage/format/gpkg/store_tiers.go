@@ -379,23 +379,45 @@ func (s *Store) commitCatchments(newFids []int64, when string) error {
 			gone = append(gone, s.tiers.Result.Stations[j].ID)
 		}
 	}
-	del, err := tx.PrepareContext(ctx, `DELETE FROM catchments WHERE station_id = ?`)
+	// The rows to delete, found by fid (station_id has no index).
+	rowsOf := map[string][]int64{}
+	idRows, err := tx.QueryContext(ctx, `SELECT fid, station_id FROM catchments`)
+	if err != nil {
+		return fmt.Errorf("catchments layer: %w", err)
+	}
+	for idRows.Next() {
+		var fid int64
+		var id sql.NullString
+		if err := idRows.Scan(&fid, &id); err != nil {
+			idRows.Close()
+			return fmt.Errorf("catchments layer: %w", err)
+		}
+		rowsOf[id.String] = append(rowsOf[id.String], fid)
+	}
+	idRows.Close()
+	if err := idRows.Err(); err != nil {
+		return fmt.Errorf("catchments layer: %w", err)
+	}
+	del, err := tx.PrepareContext(ctx, `DELETE FROM catchments WHERE fid = ?`)
 	if err != nil {
 		return fmt.Errorf("catchments layer: %w", err)
 	}
 	defer del.Close()
 	for _, id := range gone {
-		if _, err := del.ExecContext(ctx, id); err != nil {
-			return fmt.Errorf("catchments layer: %w", err)
+		for _, fid := range rowsOf[id] {
+			if _, err := del.ExecContext(ctx, fid); err != nil {
+				return fmt.Errorf("catchments layer: %w", err)
+			}
 		}
+		delete(rowsOf, id) // a station both closed and changed is deleted once
 	}
-	var rowsOf []int
+	var fresh []int
 	for _, j := range changed {
 		if len(served[j]) > 0 {
-			rowsOf = append(rowsOf, j)
+			fresh = append(fresh, j)
 		}
 	}
-	if err := insertRows(s, catchmentRows(s.tiers, served, rowsOf)); err != nil {
+	if err := insertRows(s, catchmentRows(s.tiers, served, fresh)); err != nil {
 		return err
 	}
 	// The keys follow the layer.
