@@ -129,7 +129,7 @@ function showSummary(s) {
   gl.textContent = '';
   for (const g of s.gaps.slice(0, 50)) {
     const li = document.createElement('li');
-    li.textContent = `${people(g.population)} people, ${g.cells} cells`;
+    li.textContent = `${people(g.population)} ${Math.round(g.population) === 1 ? 'person' : 'people'}, ${g.cells} ${g.cells === 1 ? 'cell' : 'cells'}`;
     if (g.layers) {
       li.textContent += ` (${Object.entries(g.layers).map(([k, v]) => `${k} ${people(v)}`).join(', ')}; weighted ${people(g.weighted)})`;
     }
