@@ -409,42 +409,59 @@ func setExtent(s *Store, table string, b orb.Bound, when string) error {
 // row number, as a fresh write numbers them; the table's R-tree triggers
 // keep its index in step. It returns the number of rows.
 func rewriteLayer(s *Store, l layer, when string) (int, error) {
-	ctx, tx := s.ctx, s.tx
-	t := quoteID(l.name)
-	if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+	if _, err := s.tx.ExecContext(s.ctx, `DELETE FROM `+quoteID(l.name)); err != nil {
 		return 0, fmt.Errorf("%s layer: %w", l.name, err)
 	}
-	q := `INSERT INTO ` + t + ` ("fid", "geom"`
-	marks := "?, ?"
+	extent, err := insertRows(s, l, true)
+	if err != nil {
+		return 0, err
+	}
+	return l.n, setExtent(s, l.name, extent, when)
+}
+
+// insertRows adds l's rows to its feature table, numbered from 1 when
+// numbered is set, else with new fids; the table's R-tree triggers keep
+// its index in step. It returns the rows' extent.
+func insertRows(s *Store, l layer, numbered bool) (orb.Bound, error) {
+	extent := emptyBound()
+	lead := 1 // the geometry, and the fid before it when numbered
+	q := `INSERT INTO ` + quoteID(l.name) + ` ("geom"`
+	marks := "?"
+	if numbered {
+		lead = 2
+		q = `INSERT INTO ` + quoteID(l.name) + ` ("fid", "geom"`
+		marks = "?, ?"
+	}
 	for _, c := range l.cols {
 		q += ", " + quoteID(c.name)
 		marks += ", ?"
 	}
-	st, err := tx.PrepareContext(ctx, q+") VALUES ("+marks+")")
+	st, err := s.tx.PrepareContext(s.ctx, q+") VALUES ("+marks+")")
 	if err != nil {
-		return 0, fmt.Errorf("%s layer: %w", l.name, err)
+		return extent, fmt.Errorf("%s layer: %w", l.name, err)
 	}
 	defer st.Close()
 	enc := newEncoder()
-	args := make([]any, 2+len(l.cols))
-	extent := emptyBound()
+	args := make([]any, lead+len(l.cols))
 	for i := 0; i < l.n; i++ {
-		args[0] = int64(i + 1)
-		g := l.row(i, args[2:])
-		args[1] = nil
+		if numbered {
+			args[0] = int64(i + 1)
+		}
+		g := l.row(i, args[lead:])
+		args[lead-1] = nil
 		if g != nil && !isEmpty(g) {
 			blob, b, err := enc.encode(g, srsWGS84)
 			if err != nil {
-				return 0, fmt.Errorf("%s layer: feature %d: %w", l.name, i+1, err)
+				return extent, fmt.Errorf("%s layer: feature %d: %w", l.name, i+1, err)
 			}
-			args[1] = blob
+			args[lead-1] = blob
 			extent = extent.Union(b)
 		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return 0, fmt.Errorf("%s layer: feature %d: %w", l.name, i+1, err)
+		if _, err := st.ExecContext(s.ctx, args...); err != nil {
+			return extent, fmt.Errorf("%s layer: feature %d: %w", l.name, i+1, err)
 		}
 	}
-	return l.n, setExtent(s, l.name, extent, when)
+	return extent, nil
 }
 
 // eventsTable is the attributes table of applied events.

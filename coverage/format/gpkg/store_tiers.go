@@ -417,7 +417,7 @@ func (s *Store) commitCatchments(newFids []int64, when string) error {
 			fresh = append(fresh, j)
 		}
 	}
-	if err := insertRows(s, catchmentRows(s.tiers, served, fresh)); err != nil {
+	if _, err := insertRows(s, catchmentRows(s.tiers, served, fresh), false); err != nil {
 		return err
 	}
 	// The keys follow the layer.
@@ -453,39 +453,6 @@ func (s *Store) commitCatchments(newFids []int64, when string) error {
 		b = orb.Bound{Min: orb.Point{ext[0].Float64, ext[1].Float64}, Max: orb.Point{ext[2].Float64, ext[3].Float64}}
 	}
 	return setExtent(s, "catchments", b, when)
-}
-
-// insertRows adds l's rows to its feature table with new fids; the
-// table's R-tree triggers keep its index in step.
-func insertRows(s *Store, l layer) error {
-	q := `INSERT INTO ` + quoteID(l.name) + ` ("geom"`
-	marks := "?"
-	for _, c := range l.cols {
-		q += ", " + quoteID(c.name)
-		marks += ", ?"
-	}
-	st, err := s.tx.PrepareContext(s.ctx, q+") VALUES ("+marks+")")
-	if err != nil {
-		return fmt.Errorf("%s layer: %w", l.name, err)
-	}
-	defer st.Close()
-	enc := newEncoder()
-	args := make([]any, 1+len(l.cols))
-	for i := 0; i < l.n; i++ {
-		g := l.row(i, args[1:])
-		args[0] = nil
-		if g != nil && !isEmpty(g) {
-			blob, _, err := enc.encode(g, srsWGS84)
-			if err != nil {
-				return fmt.Errorf("%s layer: %w", l.name, err)
-			}
-			args[0] = blob
-		}
-		if _, err := st.ExecContext(s.ctx, args...); err != nil {
-			return fmt.Errorf("%s layer: %w", l.name, err)
-		}
-	}
-	return nil
 }
 
 // storedRows reads the given columns of every row of a table, by fid.
