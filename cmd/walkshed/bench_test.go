@@ -210,3 +210,50 @@ func reportPeakRSS(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkShanghaiProposeCLI runs `walkshed propose --add 500 --gap 0.01`
+// on the Shanghai-scale study (walkshed synth) end to end: read the study,
+// find what the 12,457 stations reach, build the candidates, search, and
+// write every output (the plan, events.csv and the analysis with the plan,
+// GeoPackage included). It reports the command's seconds and the
+// proposal's objective, certified bound, gap and solver seconds.
+func BenchmarkShanghaiProposeCLI(b *testing.B) {
+	dir := b.TempDir()
+	if code := run([]string{"synth", "--out", dir}, io.Discard, os.Stderr); code != 0 {
+		b.Fatalf("synth: exit %d", code)
+	}
+	out := filepath.Join(dir, "p")
+	args := []string{"propose", "--stations", filepath.Join(dir, "stations.csv"), "--population", filepath.Join(dir, "population.csv"),
+		"--res", "10", "--add", "500", "--gap", "0.01", "--time-limit", "50s", "--out", out, "--quiet"}
+	var spent time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		t := time.Now()
+		if code := run(args, io.Discard, os.Stderr); code != 0 {
+			b.Fatalf("propose: exit %d", code)
+		}
+		spent += time.Since(t)
+	}
+	b.StopTimer()
+	raw, err := os.ReadFile(filepath.Join(out, "proposal.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p struct {
+		Objective  float64 `json:"objective"`
+		UpperBound float64 `json:"upper_bound"`
+		Gap        float64 `json:"gap"`
+		Seconds    float64 `json:"seconds"`
+		Status     string  `json:"status"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("status %s: objective %.0f, bound %.0f, gap %.3f%%, solver %.1f s", p.Status, p.Objective, p.UpperBound, 100*p.Gap, p.Seconds)
+	b.ReportMetric(spent.Seconds()/float64(b.N), "propose-s")
+	b.ReportMetric(p.Objective, "objective")
+	b.ReportMetric(p.UpperBound, "bound")
+	b.ReportMetric(100*p.Gap, "gap%")
+	b.ReportMetric(p.Seconds, "solve-s")
+	reportPeakRSS(b)
+}

@@ -247,7 +247,7 @@ func (b *search) process(ctx context.Context, nd *bbNode, h *nodeHeap) {
 	if b.need > 0 {
 		target = b.need - b.tol - v1
 	}
-	r := l.solve(ctx, kp, target, iters)
+	r := l.solve(ctx, kp, target, math.Min(target, b.incVal-v1), iters)
 	l.warm = nil
 	bound := math.Min(nd.bound, v1+r.value)
 	if ctx.Err() != nil {

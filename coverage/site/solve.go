@@ -513,7 +513,7 @@ func (p *Problem) attachBound(ctx context.Context, plan *Plan, k int, objective 
 	static, order := staticOrder(p)
 	l := newLagrangian(p, static, order)
 	l.start = p.coverCounts(plan)
-	b := l.solve(ctx, k, objective, opt.iterations())
+	b := l.solve(ctx, k, objective, objective, opt.iterations())
 	ub := math.Max(b.value, objective)
 	plan.UpperBound = ub
 	plan.Iterations = b.iterations
@@ -534,7 +534,7 @@ func (p *Problem) minSites(ctx context.Context, k int, need, tol float64, static
 		return k
 	}
 	l := newLagrangian(p, static, order)
-	b := l.solve(ctx, k-1, need, opt.iterations())
+	b := l.solve(ctx, k-1, need, need, opt.iterations())
 
 	lb := 1
 	for i, v := range b.prefix {
