@@ -10,7 +10,8 @@
 //	                                                        ├─ Problem (CSR coverage sets)
 //	cost table ─── ReadCostTable ──────────────────────────┘        │
 //	                                 SolveK / SolveTarget: lazy greedy → swap search
-//	                                                        → Lagrangian bound
+//	                                                        → Lagrangian bound (subgradient,
+//	                                                          then volume steps)
 //	                                 with Options.Exact: → tabu rounds on reweighted
 //	                                                        demand → branch-and-bound
 //	                                                        over the Lagrangian bound → Plan
