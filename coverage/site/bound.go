@@ -289,7 +289,7 @@ func (l *lagrangian) solve(ctx context.Context, k int, target, aim float64, iter
 		}
 	}
 	if !optimal && best-target > 1e-7*math.Max(best, 1) && ctx.Err() == nil {
-		best, it = l.volume(ctx, k, target, aim, iterations, best, bestU, it)
+		it = l.volume(ctx, k, target, aim, iterations, best, bestU, it)
 	}
 	// Re-evaluate at the best u to get the prefix bounds for every k ≤ K
 	// (and the (K+1)-th largest c_j, which reduced-cost fixing needs).
@@ -319,9 +319,9 @@ func (l *lagrangian) solve(ctx context.Context, k int, target, aim float64, iter
 // value so far and aim an estimate of the optimum from below (the best
 // objective known); f shrinks by a third after 20 steps without a new best.
 // It stops after iterations steps, when f is negligible, or once L̂ is
-// within rounding of target. It returns the best value, leaves its
-// multipliers in bestU, and adds the steps taken to it.
-func (l *lagrangian) volume(ctx context.Context, k int, target, aim float64, iterations int, best float64, bestU []float64, it int) (float64, int) {
+// within rounding of target. It leaves the best multipliers in bestU and
+// returns it plus the steps taken.
+func (l *lagrangian) volume(ctx context.Context, k int, target, aim float64, iterations int, best float64, bestU []float64, it int) int {
 	w := l.p.Weight
 	u := l.u
 	copy(u, bestU)
@@ -399,5 +399,5 @@ func (l *lagrangian) volume(ctx context.Context, k int, target, aim float64, ite
 			u[i] = math.Min(math.Max(bestU[i]-step*v[i], 0), w[i])
 		}
 	}
-	return best, it
+	return it
 }

@@ -209,7 +209,7 @@ func (p *Problem) solveK(ctx context.Context, k int, opt Options) (*Plan, error)
 		// the fewest that do.
 		opt.stage("reduce")
 		var m int
-		s, m, fewest, proven, err = p.reduce(ctx, dl, s, p.Reachable, static, order, sp, opt)
+		s, m, fewest, proven, err = p.reduce(ctx, dl, s, p.Reachable, 1, static, order, sp, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -303,13 +303,19 @@ func (p *Problem) finishPlan(plan *Plan, opt Options, dl context.Context, t0 tim
 
 // reduce drops sites from s while a plan of one site fewer still covers
 // need: the heuristic of fewer, then with opt.Exact the branch-and-bound,
-// which either finds such a plan or proves there is none. It returns the
+// which either finds such a plan or proves there is none. lb is a proven
+// lower bound on the sites needed (1 when none is known): a plan of lb
+// sites is proven fewest. It returns the
 // plan, the swaps made, a lower bound on the sites needed when proven, and
 // whether len is proven fewest.
-func (p *Problem) reduce(ctx, dl context.Context, s *state, need float64, static []float64, order []int32, sp spacing, opt Options) (*state, int, int, bool, error) {
-	swaps := 0
-	for len(s.chosen) > 1 {
-		next, n, err := p.fewer(dl, s, need, order, static, sp)
+func (p *Problem) reduce(ctx, dl context.Context, s *state, need float64, lb int, static []float64, order []int32, sp spacing, opt Options) (*state, int, int, bool, error) {
+	lb = max(lb, 1)
+	swaps, tabu := 0, 0
+	if opt.Exact && !sp.active() {
+		tabu = tabuSteps(p)
+	}
+	for len(s.chosen) > lb {
+		next, n, err := p.fewer(dl, s, need, order, static, sp, tabu)
 		swaps += n
 		if err != nil {
 			if timeUp(ctx, err) {
@@ -322,11 +328,14 @@ func (p *Problem) reduce(ctx, dl context.Context, s *state, need float64, static
 		}
 		s = next
 	}
+	if len(s.chosen) <= lb {
+		return s, swaps, len(s.chosen), true, nil
+	}
 	if !opt.Exact {
 		return s, swaps, 0, false, nil
 	}
 	opt.stage("search")
-	for len(s.chosen) > 1 && dl.Err() == nil {
+	for len(s.chosen) > lb && dl.Err() == nil {
 		b := newSearch(p, static, order, sp, len(s.chosen)-1)
 		b.need, b.maxNodes = need, opt.maxNodes
 		b.run(dl, math.Inf(1), nil)
@@ -343,8 +352,8 @@ func (p *Problem) reduce(ctx, dl context.Context, s *state, need float64, static
 		}
 		return s, swaps, len(s.chosen), true, nil
 	}
-	if len(s.chosen) == 1 {
-		return s, swaps, 1, true, nil
+	if len(s.chosen) <= lb {
+		return s, swaps, len(s.chosen), true, nil
 	}
 	if ctx.Err() != nil {
 		return nil, swaps, 0, false, fmt.Errorf("site: %w", ctx.Err())
@@ -399,8 +408,9 @@ func (p *Problem) solveTarget(ctx context.Context, share float64, opt Options) (
 	if err := s.greedy(ctx, len(p.Sites), need-tol, sp, static); err != nil {
 		return nil, fmt.Errorf("site: %w", err)
 	}
-	swaps := 0
+	swaps, lb := 0, 0
 	proven := false
+	var boundTime time.Duration // what the first lower bound took
 	if s.value < need-tol {
 		// Only possible with a spacing rule: improve what there is.
 		n, err := s.swapSearch(dl, order, static, tol, sp, 0)
@@ -410,16 +420,29 @@ func (p *Problem) solveTarget(ctx context.Context, share float64, opt Options) (
 		swaps += n
 		status = append(status, fmt.Sprintf("with the minimum spacing of %g m the target is not met", float64(opt.MinSpacing)))
 	} else {
+		// The lower bound first: it tells the reduction where to stop, and
+		// a time limit cannot starve it. Twice the time it took is then
+		// kept back from the reduction for the bounds of the final plan.
+		opt.stage("bound")
+		tb := time.Now()
+		lb = p.minSites(dl, len(s.chosen), need, tol, static, order, opt)
+		boundTime = time.Since(tb)
+		rdl := dl
+		if d, ok := dl.Deadline(); ok {
+			var cancel context.CancelFunc
+			rdl, cancel = context.WithDeadline(dl, d.Add(-2*boundTime))
+			defer cancel()
+		}
 		opt.stage("reduce")
 		var n int
 		var err error
-		s, n, _, proven, err = p.reduce(ctx, dl, s, need, static, order, sp, opt)
+		s, n, _, proven, err = p.reduce(ctx, rdl, s, need, lb, static, order, sp, opt)
 		if err != nil {
 			return nil, err
 		}
 		swaps += n
 		// Cover as much as possible with the final number of sites.
-		n, err = s.swapSearch(dl, order, static, tol, sp, 0)
+		n, err = s.swapSearch(rdl, order, static, tol, sp, 0)
 		if err != nil && !timeUp(ctx, err) {
 			return nil, fmt.Errorf("site: %w", err)
 		}
@@ -431,8 +454,19 @@ func (p *Problem) solveTarget(ctx context.Context, share float64, opt Options) (
 	plan.Status = append(status, plan.Status...)
 	plan.Reached = !beyond && plan.Objective >= need-tol
 	opt.stage("bound")
+	// The multipliers tuned for one site fewer than the final plan may rule
+	// out more than those tuned for the greedy's count.
+	if lb < len(plan.Sites) && !proven {
+		mdl := dl
+		if d, ok := dl.Deadline(); ok {
+			var cancel context.CancelFunc
+			mdl, cancel = context.WithDeadline(dl, d.Add(-boundTime)) // the rest for attachBound
+			defer cancel()
+		}
+		lb = max(lb, p.minSites(mdl, len(plan.Sites), need, tol, static, order, opt))
+	}
+	plan.MinSites = min(max(lb, 1), len(plan.Sites))
 	p.attachBound(dl, plan, len(plan.Sites), plan.Objective, opt)
-	plan.MinSites = p.minSites(dl, len(plan.Sites), need, tol, static, order, opt)
 	if proven && plan.Objective >= need-tol {
 		plan.MinSites = len(plan.Sites)
 	}
@@ -444,7 +478,9 @@ func (p *Problem) solveTarget(ctx context.Context, share float64, opt Options) (
 }
 
 // fewer tries to meet need with one site fewer than s; nil when it fails.
-func (p *Problem) fewer(ctx context.Context, s *state, need float64, order []int32, static []float64, sp spacing) (*state, int, error) {
+// With tabu > 0, a start the swaps leave short of need gets tabu rounds of
+// up to that many steps (see improve).
+func (p *Problem) fewer(ctx context.Context, s *state, need float64, order []int32, static []float64, sp spacing, tabu int) (*state, int, error) {
 	tol := p.tol()
 	k := len(s.chosen) - 1
 	swaps := 0
@@ -465,6 +501,13 @@ func (p *Problem) fewer(ctx context.Context, s *state, need float64, order []int
 	swaps += n
 	if err != nil {
 		return nil, swaps, fmt.Errorf("site: %w", err)
+	}
+	if a.value < need-tol && tabu > 0 {
+		n, err := p.improve(ctx, a, order, static, tol, tabu)
+		swaps += n
+		if err != nil {
+			return nil, swaps, fmt.Errorf("site: %w", err)
+		}
 	}
 	if a.value >= need-tol {
 		return a, swaps, nil
@@ -528,19 +571,31 @@ func (p *Problem) attachBound(ctx context.Context, plan *Plan, k int, objective 
 
 // minSites is a certified lower bound on the sites needed to newly cover
 // need: the bound for k−1 sites is driven towards need; every k' whose
-// bound stays below need cannot reach it.
+// bound stays below need cannot reach it. The multipliers for k' sites
+// also bound every k” < k', but they are tuned for k': when the bound
+// rules out fewer sites than k−1, it is driven again for the smallest
+// number not yet ruled out, from the multipliers of the last round, as
+// long as that rules out more.
 func (p *Problem) minSites(ctx context.Context, k int, need, tol float64, static []float64, order []int32, opt Options) int {
 	if k <= 1 {
 		return k
 	}
 	l := newLagrangian(p, static, order)
-	b := l.solve(ctx, k-1, need, need, opt.iterations())
-
 	lb := 1
-	for i, v := range b.prefix {
-		if v < need-tol {
-			lb = i + 2 // i+1 sites cannot: at least i+2
+	for at := k - 1; ctx.Err() == nil; {
+		b := l.solve(ctx, at, need, need, opt.iterations())
+		next := lb
+		for i, v := range b.prefix {
+			if v < need-tol {
+				next = max(next, i+2) // i+1 sites cannot: at least i+2
+			}
 		}
+		if next <= lb || next >= k {
+			lb = max(lb, next)
+			break
+		}
+		lb, at = next, next
+		l.warm = b.u
 	}
 	return min(lb, k)
 }
