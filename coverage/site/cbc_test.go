@@ -216,3 +216,34 @@ func TestExactAgainstCBC(t *testing.T) {
 		})
 	}
 }
+
+// TestMinSitesFromFarAbove: the lower bound on the sites needed equals the
+// LP minimum (the fewest sites whose LP value, computed by CBC, reaches the
+// need) even when asked from three times that many sites, where the
+// multipliers tuned for k−1 sites rule out too few and the bound must be
+// driven again for fewer.
+func TestMinSitesFromFarAbove(t *testing.T) {
+	cbc := needCBC(t)
+	for seed := uint64(1); seed <= 3; seed++ {
+		p := denseInstance(seed, 1500, 600, 300)
+		need := 0.7*p.Total - p.Base
+		static, order := staticOrder(p)
+		lb := p.minSites(context.Background(), 60, need, p.tol(), static, order, Options{}, true)
+		// The LP minimum, searched from the bound: every count below it
+		// must have an LP value under the need.
+		lpMin := 0
+		for k := max(lb-1, 1); k <= 60; k++ {
+			if cbcLP(t, cbc, p, k) >= need-1e-6*need {
+				lpMin = k
+				break
+			}
+		}
+		t.Logf("seed %d: need %.0f, lower bound %d, LP minimum %d", seed, need, lb, lpMin)
+		if lb > lpMin {
+			t.Fatalf("seed %d: lower bound %d above the LP minimum %d", seed, lb, lpMin)
+		}
+		if lb < lpMin {
+			t.Errorf("seed %d: lower bound %d, want the LP minimum %d", seed, lb, lpMin)
+		}
+	}
+}

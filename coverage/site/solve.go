@@ -221,7 +221,7 @@ func (p *Problem) solveK(ctx context.Context, k int, opt Options) (*Plan, error)
 	if n := len(plan.Sites); n < k && !sp.active() {
 		plan.MinSites = fewest
 		if !proven {
-			plan.MinSites = p.minSites(dl, n, p.Reachable, p.tol(), static, order, opt)
+			plan.MinSites = p.minSites(dl, n, p.Reachable, p.tol(), static, order, opt, true)
 		}
 	}
 	if n := len(plan.Sites); n < k {
@@ -425,7 +425,7 @@ func (p *Problem) solveTarget(ctx context.Context, share float64, opt Options) (
 		// kept back from the reduction for the bounds of the final plan.
 		opt.stage("bound")
 		tb := time.Now()
-		lb = p.minSites(dl, len(s.chosen), need, tol, static, order, opt)
+		lb = p.minSites(dl, len(s.chosen), need, tol, static, order, opt, false)
 		boundTime = time.Since(tb)
 		rdl := dl
 		if d, ok := dl.Deadline(); ok {
@@ -463,7 +463,7 @@ func (p *Problem) solveTarget(ctx context.Context, share float64, opt Options) (
 			mdl, cancel = context.WithDeadline(dl, d.Add(-boundTime)) // the rest for attachBound
 			defer cancel()
 		}
-		lb = max(lb, p.minSites(mdl, len(plan.Sites), need, tol, static, order, opt))
+		lb = max(lb, p.minSites(mdl, len(plan.Sites), need, tol, static, order, opt, true))
 	}
 	plan.MinSites = min(max(lb, 1), len(plan.Sites))
 	p.attachBound(dl, plan, len(plan.Sites), plan.Objective, opt)
@@ -571,31 +571,45 @@ func (p *Problem) attachBound(ctx context.Context, plan *Plan, k int, objective 
 
 // minSites is a certified lower bound on the sites needed to newly cover
 // need: the bound for k−1 sites is driven towards need; every k' whose
-// bound stays below need cannot reach it. The multipliers for k' sites
-// also bound every k” < k', but they are tuned for k': when the bound
-// rules out fewer sites than k−1, it is driven again for the smallest
-// number not yet ruled out, from the multipliers of the last round, as
-// long as that rules out more.
-func (p *Problem) minSites(ctx context.Context, k int, need, tol float64, static []float64, order []int32, opt Options) int {
+// bound stays below need cannot reach it. The multipliers tuned for k−1
+// sites also bound every k' < k−1, but loosely when k' is far below: with
+// search, the largest k' whose bound can be driven below need is then
+// found by bisection between what the first round ruled out and k−2 (the
+// bound grows with k', so once k' is ruled out so is every smaller one),
+// each round starting from the last round's multipliers.
+func (p *Problem) minSites(ctx context.Context, k int, need, tol float64, static []float64, order []int32, opt Options, search bool) int {
 	if k <= 1 {
 		return k
 	}
 	l := newLagrangian(p, static, order)
-	lb := 1
-	for at := k - 1; ctx.Err() == nil; {
-		b := l.solve(ctx, at, need, need, opt.iterations())
-		next := lb
+	// solve stops within 1e-7 of its target, and the bounds carry a margin
+	// for rounding: aim below need by both, so that stopping rules out.
+	goal := need - tol - (1e-12*p.Total + 1e-9) - 2e-7*math.Abs(need)
+	// ruledOut drives the bound for at sites towards need and returns the
+	// lower bound it proves (1: none).
+	ruledOut := func(at int) int {
+		b := l.solve(ctx, at, goal, goal, opt.iterations())
+		l.warm = b.u
+		lb := 1
 		for i, v := range b.prefix {
 			if v < need-tol {
-				next = max(next, i+2) // i+1 sites cannot: at least i+2
+				lb = i + 2 // i+1 sites cannot: at least i+2
 			}
 		}
-		if next <= lb || next >= k {
-			lb = max(lb, next)
-			break
+		return lb
+	}
+	lb := ruledOut(k - 1)
+	if !search {
+		return min(lb, k)
+	}
+	for lo, hi := lb, k-2; lo <= hi && lb < k && ctx.Err() == nil; {
+		mid := (lo + hi) / 2
+		if n := ruledOut(mid); n > mid {
+			lb = max(lb, n)
+			lo = n
+		} else {
+			hi = mid - 1
 		}
-		lb, at = next, next
-		l.warm = b.u
 	}
 	return min(lb, k)
 }
