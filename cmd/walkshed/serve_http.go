@@ -34,6 +34,14 @@ const maxBody = 64 << 10
 // maxProposeK is the most sites one proposal may ask for.
 const maxProposeK = 100
 
+// A proposal on the page stops once proven within 1% of the optimum, or
+// after 10 seconds with the best plan and bound found: a planner clicking
+// waits for an answer, and the command line is there for tighter proofs.
+const (
+	serveProposeGap   = 0.01
+	serveProposeLimit = 10 * time.Second
+)
+
 // setAddr records the address listened on, for the Host check and the URL.
 func (s *server) setAddr(addr string) {
 	s.addrMu.Lock()
@@ -379,6 +387,11 @@ type proposalJSON struct {
 	Candidates int            `json:"candidates"`
 	Sites      []proposalSite `json:"sites"`
 	Status     []string       `json:"status"`
+	// Optimal: the plan is proven within GapTolerance of the optimum.
+	Optimal      bool    `json:"optimal"`
+	GapTolerance float64 `json:"gap_tolerance"`
+	Nodes        int     `json:"nodes"`
+	Seconds      float64 `json:"seconds"`
 }
 
 type proposalSite struct {
@@ -391,10 +404,12 @@ type proposalSite struct {
 	Share   float64 `json:"share_covered"`
 }
 
-// postPropose runs propose --add K on the current scenario. Candidates are
-// the centres of the uncovered populated cells and of their neighbours:
-// only a site near an uncovered cell can add anyone. The scenario is read
-// once under the read lock; the solve runs without it, so edits go on.
+// postPropose runs propose --add K on the current scenario, as the command
+// does: the candidates are the centres of the populated cells and of their
+// neighbours (a site inside covered ground may still reach two gaps), and
+// the search runs until the plan is proven within serveProposeGap of the
+// optimum or serveProposeLimit passes. The scenario is read once under the
+// read lock; the solve runs without it, so edits go on.
 func (s *server) postPropose(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Add *int `json:"add"`
@@ -411,18 +426,14 @@ func (s *server) postPropose(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	res := s.res
 	covered := make([]bool, len(res.Cells))
-	var open []coverage.Cell
 	for i := range res.Cells {
 		covered[i] = res.Covered(i)
-		if !covered[i] {
-			open = append(open, res.Cells[i])
-		}
 	}
 	limit := res.Settings.Minutes
 	cells := res.Cells // the cells never change; only their times do
 	s.mu.RUnlock()
 	ctx := r.Context()
-	cands, err := site.DefaultCandidates(open)
+	cands, err := site.DefaultCandidates(cells)
 	if err != nil {
 		jsonError(w, http.StatusInternalServerError, forPeople(err))
 		return
@@ -438,12 +449,13 @@ func (s *server) postPropose(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, out)
 		return
 	}
-	plan, err := prob.SolveK(ctx, *in.Add, site.Options{})
+	plan, err := prob.SolveK(ctx, *in.Add, site.Options{Exact: true, Gap: serveProposeGap, TimeLimit: serveProposeLimit})
 	if err != nil {
 		jsonError(w, http.StatusInternalServerError, forPeople(err))
 		return
 	}
 	out.Objective, out.UpperBound, out.Gap = plan.Objective, plan.UpperBound, plan.Gap
+	out.Optimal, out.GapTolerance, out.Nodes, out.Seconds = plan.Optimal, plan.GapTolerance, plan.Nodes, plan.Seconds
 	out.Base, out.Covered, out.Share = plan.Base, plan.Covered, plan.Share
 	if math.IsNaN(out.UpperBound) {
 		out.UpperBound = -1

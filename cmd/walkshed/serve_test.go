@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/walkshed/walkshed/coverage/site"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -282,6 +283,12 @@ func TestServeEndpoints(t *testing.T) {
 	json.Unmarshal(c.ok("POST", "/api/propose", map[string]int{"add": 2}), &pj)
 	if len(pj.Sites) == 0 || !(pj.UpperBound >= pj.Objective-1e-6) {
 		t.Fatalf("propose: %+v", pj)
+	}
+	// Against every pair of the command's candidates: the proposal is
+	// proven within 1%, and its bound is no lower than the best pair.
+	bestTwo := bestPair(t, sv)
+	if !pj.Optimal || pj.GapTolerance != serveProposeGap || pj.Objective < (1-serveProposeGap)*bestTwo-1e-6 || pj.UpperBound < bestTwo-1e-6 {
+		t.Fatalf("propose: objective %v, bound %v, optimal %v (tolerance %v); the best pair covers %v", pj.Objective, pj.UpperBound, pj.Optimal, pj.GapTolerance, bestTwo)
 	}
 	before := sv.res.Totals().CoveredPopulation
 	for _, s := range pj.Sites {
@@ -603,4 +610,42 @@ func tileOf(p orb.Point, z int) (int, int) {
 	x := (p[0] + 180) / 360 * n
 	y := (1 - math.Log(math.Tan(lat)+1/math.Cos(lat))/math.Pi) / 2 * n
 	return int(x), int(y)
+}
+
+// bestPair is the most people two new sites can newly cover in sv's
+// current scenario, by trying every pair of the command's candidates.
+func bestPair(t *testing.T, sv *server) float64 {
+	t.Helper()
+	res := sv.res
+	covered := make([]bool, len(res.Cells))
+	for i := range res.Cells {
+		covered[i] = res.Covered(i)
+	}
+	cands, err := site.DefaultCandidates(res.Cells)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := site.Build(context.Background(), sv.cfg.reach, res.Cells, covered, cands, res.Settings.Minutes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := make([]int, len(p.Weight))
+	best, stamp := 0.0, 0
+	for a := 0; a < p.NumSites(); a++ {
+		for b := a + 1; b < p.NumSites(); b++ {
+			stamp++
+			v := 0.0
+			for _, set := range [][]int32{p.Set(a), p.Set(b)} {
+				for _, i := range set {
+					if mark[i] != stamp {
+						mark[i] = stamp
+						v += p.Weight[i]
+					}
+				}
+			}
+			best = max(best, v)
+		}
+	}
+	t.Logf("best pair of %d useful candidates: %v", p.NumSites(), best)
+	return best
 }

@@ -231,7 +231,8 @@ async function propose() {
     box.textContent = '';
     const head = document.createElement('p');
     head.textContent = `${p.sites.length} sites newly cover ${people(p.objective)} people` +
-      (p.upper_bound >= 0 ? `; no ${p.sites.length} sites can cover more than ${people(p.upper_bound)} (gap ${(100 * p.gap).toFixed(2)}%)` : '');
+      (p.upper_bound >= 0 ? `; no ${p.sites.length} sites can cover more than ${people(p.upper_bound)} (gap ${(100 * p.gap).toFixed(2)}%` +
+        (p.optimal ? `: proven within ${(100 * p.gap_tolerance).toFixed(0)}% of the optimum)` : `, the search stopped after ${p.seconds.toFixed(0)} s)`) : '');
     box.appendChild(head);
     const ol = document.createElement('ol');
     for (const s of p.sites) {
