@@ -195,8 +195,10 @@ type boundResult struct {
 // step factor halved when the bound stalls: on small problems it settles
 // on the LP value itself, often exactly. Where it stops short of target
 // without having proven u optimal, the volume phase (see volume) goes on
-// from the best multipliers found. Without an incumbent it starts from u = w (the bound "sum of the
-// k heaviest sets"); with one, from u_i = 0 on the demand it covers and w_i
+// from the best multipliers found, its steps aimed at aim.
+//
+// Without an incumbent it starts from u = w (the bound "sum of the k
+// heaviest sets"); with one, from u_i = 0 on the demand it covers and w_i
 // elsewhere, where L is the incumbent's value plus the k largest marginal
 // gains over it (the classic submodular bound), already close.
 func (l *lagrangian) solve(ctx context.Context, k int, target, aim float64, iterations int) boundResult {
