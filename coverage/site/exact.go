@@ -67,7 +67,7 @@ type search struct {
 	tol      float64
 	gap      float64 // relative tolerance (add mode)
 	need     float64 // > 0: target mode, find a plan covering need or prove none does
-	iters    int     // subgradient iterations per node (the root gets more)
+	iters    int     // bound steps per phase per node (the root gets more)
 	maxNodes int     // > 0: stop after this many nodes
 
 	inc    []int32 // the incumbent's sites

@@ -15,7 +15,8 @@ type Options struct {
 	// MinSpacing is the least distance between two new sites (0: none).
 	// The bound ignores it, so it stays valid (it may be looser).
 	MinSpacing coverage.Meters
-	// BoundIterations caps the subgradient iterations (0: 600).
+	// BoundIterations caps the steps of each phase of the bound (subgradient,
+	// then volume; 0: 600 each).
 	BoundIterations int
 	// Progress, when not nil, is told which stage runs ("greedy", "swap",
 	// "bound", "reduce", "search").
@@ -72,7 +73,7 @@ type Plan struct {
 	Candidates int      // useful candidates
 	Considered int      // candidates examined
 	Swaps      int      // improving swaps made
-	Iterations int      // subgradient iterations for the bound
+	Iterations int      // steps taken by the bound (both phases)
 	Status     []string // notes on the plan
 
 	// Optimal says the plan is proven optimal within GapTolerance (add
