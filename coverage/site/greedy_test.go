@@ -207,6 +207,14 @@ func TestFanoPlane(t *testing.T) {
 	if !plan.Reached || len(plan.Sites) != 3 || plan.MinSites != 2 {
 		t.Fatalf("reached %v with %d sites, lower bound %d; want 3 sites, lower bound 2", plan.Reached, len(plan.Sites), plan.MinSites)
 	}
+	// Only the search over the bound proves that two lines cannot.
+	plan, err = p.SolveTarget(ctx, 6.0/7, Options{Exact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.Reached || len(plan.Sites) != 3 || plan.MinSites != 3 || !plan.Optimal {
+		t.Fatalf("with the search: reached %v with %d sites, lower bound %d, optimal %v; want 3 sites proven fewest", plan.Reached, len(plan.Sites), plan.MinSites, plan.Optimal)
+	}
 	// All 7 points: three concurrent lines; two lines' LP value (6) is
 	// below 7, so the lower bound is 3 and the plan is proved optimal.
 	plan, err = p.SolveTarget(ctx, 1, Options{})
