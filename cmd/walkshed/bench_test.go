@@ -100,15 +100,23 @@ func BenchmarkDelawareAnalyzeCLI(b *testing.B) {
 	reportPeakRSS(b)
 }
 
+// synthStudy writes the Shanghai-scale synthetic study (walkshed synth:
+// 412,624 cells, 12,457 stations) into a temporary folder and returns it.
+func synthStudy(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	if code := run([]string{"synth", "--out", dir}, io.Discard, os.Stderr); code != 0 {
+		b.Fatalf("synth: exit %d", code)
+	}
+	return dir
+}
+
 // BenchmarkShanghaiCLI runs the command line on the Shanghai-scale study
 // (walkshed synth: 412,624 cells, 12,457 stations) end to end: analyze with
 // every output, then update with four events, writing CSV only and every
 // format. It reports seconds per step and the process's peak memory.
 func BenchmarkShanghaiCLI(b *testing.B) {
-	dir := b.TempDir()
-	if code := run([]string{"synth", "--out", dir}, io.Discard, os.Stderr); code != 0 {
-		b.Fatalf("synth: exit %d", code)
-	}
+	dir := synthStudy(b)
 	events := filepath.Join(dir, "events.csv")
 	os.WriteFile(events, []byte("date,action,id,lon,lat\n2026-12-01,open,N1,121.19903,30.97560\n"+
 		"2026-12-01,open,N2,121.05562,31.22146\n2026-12-02,close,S00012,,\n2026-12-02,close,S01250,,\n"), 0o644)
@@ -146,10 +154,7 @@ func BenchmarkShanghaiCLI(b *testing.B) {
 // 10 close (spread over the station list). It reports both times and
 // their ratio (analyze over update).
 func BenchmarkShanghaiUpdateCLI(b *testing.B) {
-	dir := b.TempDir()
-	if code := run([]string{"synth", "--out", dir}, io.Discard, os.Stderr); code != 0 {
-		b.Fatalf("synth: exit %d", code)
-	}
+	dir := synthStudy(b)
 	out := filepath.Join(dir, "a")
 	analyze := []string{"analyze", "--stations", filepath.Join(dir, "stations.csv"), "--population", filepath.Join(dir, "population.csv"),
 		"--res", "10", "--format", "gpkg", "--out", out, "--quiet"}
@@ -218,10 +223,7 @@ func reportPeakRSS(b *testing.B) {
 // GeoPackage included). It reports the command's seconds and the
 // proposal's objective, certified bound, gap and solver seconds.
 func BenchmarkShanghaiProposeCLI(b *testing.B) {
-	dir := b.TempDir()
-	if code := run([]string{"synth", "--out", dir}, io.Discard, os.Stderr); code != 0 {
-		b.Fatalf("synth: exit %d", code)
-	}
+	dir := synthStudy(b)
 	out := filepath.Join(dir, "p")
 	args := []string{"propose", "--stations", filepath.Join(dir, "stations.csv"), "--population", filepath.Join(dir, "population.csv"),
 		"--res", "10", "--add", "500", "--gap", "0.01", "--time-limit", "50s", "--out", out, "--quiet"}

@@ -23,10 +23,7 @@ import (
 // synth: 412,624 cells, 12,457 stations) and returns serve's flags for it.
 func shanghaiServeArgs(b *testing.B) []string {
 	b.Helper()
-	dir := b.TempDir()
-	if code := run([]string{"synth", "--out", dir}, io.Discard, os.Stderr); code != 0 {
-		b.Fatalf("synth: exit %d", code)
-	}
+	dir := synthStudy(b)
 	return []string{"--stations", filepath.Join(dir, "stations.csv"), "--population", filepath.Join(dir, "population.csv"), "--quiet", "--listen", "127.0.0.1:0"}
 }
 

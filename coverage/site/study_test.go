@@ -191,17 +191,25 @@ func BenchmarkPortoAlegreRes10K50(b *testing.B) {
 	b.ReportMetric(100*plan.Gap, "gap%")
 }
 
-func BenchmarkShanghaiK500(b *testing.B) {
+// shanghaiStudy generates the Shanghai-scale synth study and returns it
+// with its stations' positions.
+func shanghaiStudy(b *testing.B) (synth.Study, []orb.Point) {
+	b.Helper()
 	study, err := synth.Generate(synth.Shanghai)
 	if err != nil {
 		b.Fatal(err)
 	}
-	stations := stationPoints(study.Stations)
+	return study, stationPoints(study.Stations)
+}
+
+func BenchmarkShanghaiK500(b *testing.B) {
+	study, stations := shanghaiStudy(b)
 	b.ReportAllocs()
 	var plan *Plan
 	for b.Loop() {
 		p, build := studyProblem(b, study.Cells, stations)
 		t0 := time.Now()
+		var err error
 		plan, err = p.SolveK(context.Background(), 500, Options{})
 		if err != nil {
 			b.Fatal(err)
@@ -219,11 +227,7 @@ func BenchmarkShanghaiK500(b *testing.B) {
 // after the heuristic (tabu rounds, then the branch-and-bound), asked for a
 // certified gap of 1% within 50 seconds of solving.
 func BenchmarkShanghaiK500Exact(b *testing.B) {
-	study, err := synth.Generate(synth.Shanghai)
-	if err != nil {
-		b.Fatal(err)
-	}
-	stations := stationPoints(study.Stations)
+	study, stations := shanghaiStudy(b)
 	var plan *Plan
 	for b.Loop() {
 		p, build := studyProblem(b, study.Cells, stations)
@@ -233,6 +237,7 @@ func BenchmarkShanghaiK500Exact(b *testing.B) {
 		last := time.Now()
 		stages := ""
 		t0 := time.Now()
+		var err error
 		plan, err = p.SolveK(context.Background(), 500, Options{Exact: true, Gap: 0.01, TimeLimit: 50 * time.Second, Progress: func(s string) {
 			stages += fmt.Sprintf(" %.1fs %s", time.Since(last).Seconds(), s)
 			last = time.Now()
@@ -255,15 +260,12 @@ func BenchmarkShanghaiK500Exact(b *testing.B) {
 // 60 s limit, and reports the plan's sites against the proven lower bound
 // on their number.
 func BenchmarkShanghaiTargetExact(b *testing.B) {
-	study, err := synth.Generate(synth.Shanghai)
-	if err != nil {
-		b.Fatal(err)
-	}
-	stations := stationPoints(study.Stations)
+	study, stations := shanghaiStudy(b)
 	var plan *Plan
 	for b.Loop() {
 		p, build := studyProblem(b, study.Cells, stations)
 		t0 := time.Now()
+		var err error
 		plan, err = p.SolveTarget(context.Background(), 0.999, Options{Exact: true, TimeLimit: 60 * time.Second})
 		if err != nil {
 			b.Fatal(err)
